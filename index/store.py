@@ -1,0 +1,228 @@
+"""The passage store: documents and passages in SQLite under the data directory.
+
+SQLite gives atomic replacement for free: a document's old passages are deleted and its new
+ones inserted in one transaction, so a crash leaves either the old document or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from ingest.model import Document, Passage
+
+ENV_DATA_DIR = "OMBUDS_DATA_DIR"
+CHECKOUT = Path(__file__).resolve().parent.parent
+DB_NAME = "ombuds.sqlite3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    short_title TEXT,
+    publisher TEXT,
+    date TEXT,
+    symbol TEXT,
+    kind TEXT,
+    jurisdiction TEXT,
+    language TEXT,
+    completeness TEXT,
+    source_file TEXT,
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL,
+    n_passages INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    footnotes TEXT NOT NULL,
+    stats TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS passages (
+    passage_id TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    passage_type TEXT NOT NULL,
+    section TEXT NOT NULL,
+    page INTEGER,
+    page_end INTEGER,
+    paragraph TEXT,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    footnotes TEXT NOT NULL,
+    legal_refs TEXT NOT NULL,
+    speaker TEXT,
+    place TEXT,
+    date TEXT,
+    addressee TEXT,
+    instrument TEXT,
+    article TEXT
+);
+CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
+CREATE INDEX IF NOT EXISTS passages_type ON passages(passage_type);
+"""
+
+PASSAGE_COLUMNS = [
+    "passage_id",
+    "doc_id",
+    "seq",
+    "passage_type",
+    "section",
+    "page",
+    "page_end",
+    "paragraph",
+    "start",
+    "end",
+    "text",
+    "footnotes",
+    "legal_refs",
+    "speaker",
+    "place",
+    "date",
+    "addressee",
+    "instrument",
+    "article",
+]
+JSON_COLUMNS = {"section", "footnotes", "legal_refs"}
+
+
+def default_data_dir() -> Path:
+    """$OMBUDS_DATA_DIR, else data/ inside the checkout (git-ignored)."""
+    return Path(os.environ.get(ENV_DATA_DIR) or CHECKOUT / "data")
+
+
+class Store:
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = Path(data_dir or default_data_dir())
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.data_dir / DB_NAME
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- documents ---------------------------------------------------------------------
+
+    def content_hash(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM documents WHERE doc_id=?", (doc_id,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def put(self, doc: Document, passages: list[Passage]) -> None:
+        """Store a document and its passages, replacing any earlier version, atomically."""
+        with self.transaction() as db:
+            self._put(db, doc, passages)
+
+    def _put(self, db: sqlite3.Connection, doc: Document, passages: list[Passage]) -> None:
+        db.execute("DELETE FROM documents WHERE doc_id=?", (doc.doc_id,))
+        db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                doc.doc_id,
+                doc.title,
+                doc.short_title,
+                doc.publisher,
+                doc.date,
+                doc.symbol,
+                doc.kind,
+                doc.jurisdiction,
+                doc.language,
+                doc.completeness,
+                doc.source_file,
+                doc.content_hash,
+                datetime.now(UTC).isoformat(timespec="seconds"),
+                len(passages),
+                doc.text,
+                json.dumps(doc.footnotes, ensure_ascii=False),
+                json.dumps(doc.stats, ensure_ascii=False, default=str),
+            ),
+        )
+        db.executemany(
+            f"INSERT INTO passages VALUES ({','.join('?' * len(PASSAGE_COLUMNS))})",
+            [self._row(p) for p in passages],
+        )
+
+    @staticmethod
+    def _row(p: Passage) -> tuple:
+        d = p.to_dict()
+        return tuple(
+            json.dumps(d[c], ensure_ascii=False) if c in JSON_COLUMNS else d[c]
+            for c in PASSAGE_COLUMNS
+        )
+
+    def remove(self, doc_id: str) -> bool:
+        with self.transaction() as db:
+            cur = db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+        return cur.rowcount > 0
+
+    def documents(self) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT doc_id, title, short_title, publisher, date, symbol, kind, jurisdiction, "
+            "language, completeness, source_file, content_hash, ingested_at, n_passages "
+            "FROM documents ORDER BY doc_id"
+        )
+        return [dict(r) for r in rows]
+
+    def document(self, doc_id: str) -> dict | None:
+        row = self.db.execute("SELECT * FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            return None
+        d = dict(row)
+        d["footnotes"] = json.loads(d["footnotes"])
+        d["stats"] = json.loads(d["stats"])
+        return d
+
+    # --- passages ----------------------------------------------------------------------
+
+    def passages(
+        self, doc_id: str | None = None, passage_type: str | None = None
+    ) -> Iterator[Passage]:
+        where, args = [], []
+        if doc_id:
+            where.append("doc_id=?")
+            args.append(doc_id)
+        if passage_type:
+            where.append("passage_type=?")
+            args.append(passage_type)
+        sql = "SELECT * FROM passages"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY doc_id, seq"
+        for row in self.db.execute(sql, args):
+            yield self._passage(row)
+
+    def passage(self, passage_id: str) -> Passage | None:
+        row = self.db.execute("SELECT * FROM passages WHERE passage_id=?", (passage_id,))
+        found = row.fetchone()
+        return self._passage(found) if found else None
+
+    @staticmethod
+    def _passage(row: sqlite3.Row) -> Passage:
+        d = {c: row[c] for c in PASSAGE_COLUMNS}
+        for c in JSON_COLUMNS:
+            d[c] = json.loads(d[c])
+        return Passage.from_dict(d)
+
+    def counts_by_type(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT passage_type, COUNT(*) FROM passages GROUP BY passage_type ORDER BY 1"
+        )
+        return {r[0]: r[1] for r in rows}

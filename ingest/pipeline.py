@@ -1,0 +1,218 @@
+"""Files -> Documents -> Passages: finding files, reading metadata, checking input, parsing.
+
+Metadata comes, in order of precedence, from a file's YAML front matter (legal texts), from a
+`manifest.yaml` beside it (the shipped corpus), and from the file itself (first heading, PDF
+title, file name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from pathlib import Path
+
+import yaml
+
+from .chunk import assemble_text, chunk
+from .instruments import instrument_for_document
+from .legal import looks_like_legal_text, parse_legal, split_front_matter
+from .legalrefs import extract_legal_refs
+from .model import DOCUMENT_KINDS, Document, IngestError, Passage
+from .text import MD_HEADING, clean_inline, parse_text
+
+# Bump when parsing or chunking changes, so that unchanged files are re-ingested once.
+PARSER_VERSION = "1"
+TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
+PDF_SUFFIXES = {".pdf"}
+SUPPORTED = sorted(TEXT_SUFFIXES | PDF_SUFFIXES)
+# Documentation that lives beside documents in a folder, not documents themselves.
+FOLDER_DOCS = re.compile(r"^(readme|sources|license|licence|changelog|manifest)\b", re.IGNORECASE)
+DEFAULT_MAX_MB = 50.0
+MANIFEST = "manifest.yaml"
+META_FIELDS = (
+    "title short_title publisher date symbol kind jurisdiction language completeness back_matter"
+).split()
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """The files to ingest: files as given, folders walked (sorted, documentation skipped)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for f in sorted(path.rglob("*")):
+                if (
+                    f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(path).parts)
+                    and not FOLDER_DOCS.match(f.name)
+                    and f.suffix.lower() in SUPPORTED
+                ):
+                    found.append(f)
+        else:
+            found.append(path)
+    return list(dict.fromkeys(found))
+
+
+def slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:80] or "document"
+
+
+def _manifest_entry(path: Path) -> dict:
+    manifest = path.parent / MANIFEST
+    if not manifest.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        raise IngestError(f"invalid {manifest} ({str(e).splitlines()[0]})") from None
+    for entry in data.get("documents", []):
+        if entry.get("file") == path.name:
+            return entry
+    return {}
+
+
+def read_checked(path: Path, max_mb: float) -> bytes:
+    """The file's bytes, or IngestError for a file that is missing, empty or too large."""
+    if not path.exists():
+        raise IngestError("no such file")
+    if not path.is_file():
+        raise IngestError("not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise IngestError("empty file")
+    if size > max_mb * 1024 * 1024:
+        raise IngestError(f"file is {size / 1048576:.1f} MB, over the {max_mb:g} MB limit")
+    return path.read_bytes()
+
+
+def file_type(path: Path, data: bytes) -> str:
+    """ "pdf" or "text", judged by content first and by name second."""
+    if data[:1024].lstrip().startswith(b"%PDF"):
+        return "pdf"
+    suffix = path.suffix.lower()
+    if suffix in PDF_SUFFIXES:
+        raise IngestError("not a PDF (no %PDF header): corrupt or mislabelled file")
+    if suffix not in TEXT_SUFFIXES:
+        raise IngestError(
+            f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED)})"
+        )
+    if b"\x00" in data[:8192]:
+        raise IngestError("binary content in a text file (unsupported file type)")
+    return "text"
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise IngestError(
+            f"not UTF-8 text (invalid byte 0x{data[e.start]:02x} at offset {e.start}); "
+            "save it as UTF-8"
+        ) from None
+    if not text.strip():
+        raise IngestError("empty file (whitespace only)")
+    return text
+
+
+def content_hash(data: bytes, meta: dict) -> str:
+    h = hashlib.sha256()
+    h.update(PARSER_VERSION.encode())
+    h.update(yaml.safe_dump(meta, sort_keys=True).encode())
+    h.update(data)
+    return h.hexdigest()
+
+
+def document_meta(path: Path, data: bytes, kind: str) -> dict:
+    """Metadata from front matter and manifest, before the body is parsed."""
+    meta = {k: v for k, v in _manifest_entry(path).items() if k in META_FIELDS or k == "id"}
+    if kind == "text":
+        front, _ = split_front_matter(decode_text(data))
+        meta.update({k: v for k, v in front.items() if k in META_FIELDS or k == "id"})
+    for k in ("date",):
+        if k in meta and meta[k] is not None:
+            meta[k] = str(meta[k])
+    if meta.get("adopted") is None and kind == "text":
+        adopted = split_front_matter(decode_text(data))[0].get("adopted")
+        if adopted and not meta.get("date"):
+            meta["date"] = str(adopted)[:10]
+    if meta.get("kind") and meta["kind"] not in DOCUMENT_KINDS:
+        raise IngestError(f"unknown kind '{meta['kind']}' (one of: {', '.join(DOCUMENT_KINDS)})")
+    return meta
+
+
+def _first_heading(body: str) -> str | None:
+    for line in body.splitlines()[:80]:
+        m = MD_HEADING.match(line.strip())
+        if m:
+            title = clean_inline(m.group(2))
+            if title and not re.match(r"^(table of )?contents$", title, re.IGNORECASE):
+                return title
+    return None
+
+
+def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Passage]]:
+    """Parse one file into its Document and passages. Raises IngestError with a one-line reason."""
+    data = read_checked(path, max_mb)
+    kind = file_type(path, data)
+    meta = document_meta(path, data, kind)
+    doc = Document(
+        doc_id=str(meta.get("id") or slug(path.stem)),
+        title=str(meta.get("title") or ""),
+        source_file=str(path),
+        content_hash=content_hash(data, meta),
+    )
+    for k in META_FIELDS:
+        if k != "title" and meta.get(k) is not None:
+            setattr(doc, k, meta[k] if k == "back_matter" else str(meta[k]))
+
+    instrument = None
+    if kind == "pdf":
+        from .pdf import read_pdf  # pypdf is only needed for PDFs
+
+        pdf = read_pdf(path, max_bytes=int(max_mb * 1024 * 1024))
+        doc.title = doc.title or pdf.title or path.stem
+        doc.stats["warnings"] = pdf.warnings
+        raw = "\n\n".join(
+            f"\x0c{p.number}\n\n{p.text}"
+            + "".join(f"\n\n<sup>{n}.</sup> {t}" for n, t in p.footnotes.items())
+            for p in pdf.pages
+        )
+        doc.blocks = parse_text(raw, doc)
+    else:
+        _, body = split_front_matter(decode_text(data))
+        doc.title = doc.title or _first_heading(body) or path.stem
+        if looks_like_legal_text(body):
+            doc.kind = doc.kind if doc.kind != "report" else "law"
+            doc.blocks = parse_legal(body, doc)
+            instrument = instrument_for_document(doc.title, doc.short_title) or doc.doc_id
+        else:
+            doc.blocks = parse_text(body, doc)
+    doc.short_title = doc.short_title or doc.title
+    assemble_text(doc)
+    passages = chunk(doc, instrument=instrument)
+    if not passages:
+        raise IngestError("no text passages found")
+    jurisdiction = doc.jurisdiction if doc.jurisdiction not in ("", "international") else None
+    for p in passages:
+        refs = extract_legal_refs(p.text, default_jurisdiction=jurisdiction)
+        for fn in p.footnotes:
+            refs += extract_legal_refs(
+                fn.text, source=f"footnote {fn.number}", default_jurisdiction=jurisdiction
+            )
+        seen = set()
+        for r in refs:
+            key = (
+                r.instrument,
+                r.article,
+                r.paragraph,
+                r.instrument_name if not r.instrument else "",
+            )
+            if key not in seen and not (
+                p.passage_type == "provision"
+                and r.instrument == instrument
+                and r.article == p.article
+            ):
+                seen.add(key)
+                p.legal_refs.append(r)
+    return doc, passages

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Set up and run the test suite (slow tests excluded; run them with: scripts/test.sh -m slow).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/ruff check .
+.venv/bin/python -m pytest -m "not slow" -q "$@"
