@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from collections import Counter
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import click
 
+from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
+from index.search import MODES, Filters, Index, IndexError_, check_model
 from index.store import ENV_DATA_DIR, Store
-from ingest.model import PASSAGE_TYPES, IngestError
-from ingest.pipeline import DEFAULT_MAX_MB, discover, load
+from index.update import put_document
+from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError
+from ingest.pipeline import DEFAULT_MAX_MB, discover, parse, prepare
 
 data_dir_option = click.option(
     "--data-dir",
@@ -28,22 +32,28 @@ def cli() -> None:
     """Search and cited answers over human-rights reports, conventions and codes."""
 
 
+model_option = click.option(
+    "--model",
+    envvar=ENV_MODEL,
+    help=f"Embedding model: a local sentence-transformers directory or model name "
+    f"(default {DEFAULT_MODEL}, shipped in a wheel; env {ENV_MODEL}).",
+)
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
-@click.option(
-    "--max-mb",
-    type=float,
-    default=DEFAULT_MAX_MB,
-    show_default=True,
-    envvar="OMBUDS_MAX_MB",
-    help="Skip files larger than this.",
-)
+@model_option
+@click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
+              envvar="OMBUDS_MAX_MB", help="Skip files larger than this.")
 @click.option("--force", is_flag=True, help="Re-parse documents even when unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def ingest(
-    paths: tuple[Path, ...], data_dir: Path | None, max_mb: float, force: bool, quiet: bool
-) -> None:
+def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
+           force: bool, quiet: bool) -> None:
     """Ingest report, convention and code files (PDF, Markdown, text) and folders of them.
 
     \b
@@ -51,22 +61,33 @@ def ingest(
       ombuds ingest corpus ../shared/corpus
       ombuds ingest my-report.pdf
 
-    A file whose content is unchanged since it was last ingested is skipped; a changed file
-    replaces its earlier passages. A file that cannot be ingested is reported on one line and
-    skipped; the exit status is 1 when any file failed.
+    A file whose content is unchanged since it was last ingested is skipped without parsing;
+    a changed file replaces its earlier passages, and only its new passages are embedded. A file
+    that cannot be ingested is reported on one line and skipped; the exit status is 1 when any
+    file failed.
     """
     from tqdm import tqdm
 
     t0 = time.perf_counter()
     store = Store(data_dir)
+    name = configured_model(model)
+    try:
+        check_model(store, name)
+    except IndexError_ as e:
+        _fail(str(e))
     files = discover(list(paths))
     done, skipped, failed = [], [], []
     by_type: Counter[str] = Counter()
+    embedded = 0
     bar = tqdm(files, unit="file", disable=quiet or not files, file=sys.stderr, leave=False)
     for path in bar:
         bar.set_postfix_str(path.name[-40:])
         try:
-            doc, passages = load(path, max_mb=max_mb)
+            prepared = prepare(path, max_mb=max_mb)
+            if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
+                skipped.append(path)
+                continue
+            doc, passages = parse(prepared)
         except IngestError as e:
             failed.append(path)
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)
@@ -76,18 +97,20 @@ def ingest(
             reason = str(e).splitlines()[0] if str(e) else ""
             tqdm.write(f"error: {path}: unexpected {type(e).__name__}: {reason}", file=sys.stderr)
             continue
-        if not force and store.content_hash(doc.doc_id) == doc.content_hash:
-            skipped.append(path)
-            continue
-        store.put(doc, passages)
+        try:
+            embedded += put_document(store, get_embedder(name), doc, passages)
+        except ModelError as e:
+            _fail(str(e))
         done.append(doc)
         by_type.update(p.passage_type for p in passages)
     bar.close()
+    if store.vectors_count() or store.documents():
+        Index.open(store.data_dir, name)  # bring the FAISS and BM25 files up to date
     seconds = time.perf_counter() - t0
     n_passages = sum(by_type.values())
     click.echo(
-        f"{len(done)} document(s) ingested ({n_passages} passages), {len(skipped)} unchanged, "
-        f"{len(failed)} failed, in {seconds:.1f} s"
+        f"{len(done)} document(s) ingested ({n_passages} passages, {embedded} embedded), "
+        f"{len(skipped)} unchanged, {len(failed)} failed, in {seconds:.1f} s"
     )
     if by_type:
         click.echo("passages by type: " + ", ".join(f"{t} {n}" for t, n in sorted(by_type.items())))
@@ -98,6 +121,130 @@ def ingest(
     )
     if failed:
         sys.exit(1)
+
+
+def _filters(doc: tuple[str, ...], kind: tuple[str, ...], jurisdiction: tuple[str, ...],
+             passage_type: tuple[str, ...], date_from: str | None, date_to: str | None
+             ) -> Filters:
+    return Filters(list(doc), list(kind), list(jurisdiction), list(passage_type), date_from,
+                   date_to)
+
+
+def filter_options(f):
+    """The filters shared by search and ask (each may be repeated)."""
+    options = [
+        click.option("--doc", multiple=True, help="Only this document id (repeatable)."),
+        click.option("--kind", multiple=True, type=click.Choice(DOCUMENT_KINDS),
+                     help="Only documents of this kind (repeatable)."),
+        click.option("--jurisdiction", multiple=True,
+                     help="Only this jurisdiction: international, KZ, KG (repeatable)."),
+        click.option("--type", "passage_type", multiple=True, type=click.Choice(PASSAGE_TYPES),
+                     help="Only passages of this type (repeatable)."),
+        click.option("--date-from", help="Passages dated on or after (YYYY, YYYY-MM, YYYY-MM-DD)."),
+        click.option("--date-to", help="Passages dated on or before."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _highlight(text: str, query: str, width: int = 300) -> str:
+    """A snippet around the first query term, terms in bold (when the terminal shows it)."""
+    terms = {t for t in re.findall(r"\w+", query.lower()) if len(t) > 2}
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    first = min((lower.find(t) for t in terms if t in lower), default=0)
+    start = max(0, first - width // 3)
+    snippet = ("..." if start else "") + flat[start : start + width]
+    snippet += "..." if start + width < len(flat) else ""
+    if not terms:
+        return snippet
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(terms, key=len, reverse=True)))
+                         + r")\w*", re.IGNORECASE)
+    return pattern.sub(lambda m: click.style(m.group(0), bold=True, fg="yellow"), snippet)
+
+
+@cli.command()
+@click.argument("query", required=False)
+@click.option("--queries", type=click.File("r"), help="Batch: a file with one query per line.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="JSON output (one object per query).")
+@data_dir_option
+@model_option
+def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdiction, passage_type,
+           date_from, date_to, as_json: bool, data_dir: Path | None, model: str | None) -> None:
+    """Search the passages: BM25 and dense retrieval, fused (hybrid), or either alone.
+
+    \b
+    Examples:
+      ombuds search "they took our passports"
+      ombuds search "article 128" --type provision --jurisdiction KZ
+      ombuds search "maternity leave" --doc fidh-2018-kazakhstan -k 5 --json
+      ombuds search --queries questions.txt --json > hits.jsonl
+    """
+    if bool(query) == bool(queries):
+        _fail("give a QUERY or --queries FILE (not both)")
+    try:
+        index = Index.open(data_dir, model)
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
+    if not index.ids:
+        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+    filters = _filters(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    batch = [q.strip() for q in queries] if queries else [query]
+    for q in batch:
+        if queries and not q:
+            continue
+        try:
+            hits = index.search(q, k=k, mode=mode, filters=filters)
+        except IndexError_ as e:
+            _fail(str(e))
+        if as_json or queries:
+            click.echo(json.dumps({"query": q, "hits": [h.to_dict() for h in hits]},
+                                  ensure_ascii=False))
+            continue
+        if not hits:
+            click.echo("no passage matches")
+        for h in hits:
+            p = h.passage
+            kind_note = p.passage_type
+            if p.passage_type == "testimony":
+                who = ", ".join(x for x in (p.speaker, p.place, p.date) if x)
+                kind_note += f" ({who})" if who else ""
+            click.echo(click.style(f"{h.rank}. {h.citation}", bold=True) + f"  [{kind_note}]  "
+                       f"{h.score:.4f}")
+            click.echo("   " + _highlight(p.text, q))
+
+
+@cli.command()
+@data_dir_option
+@model_option
+def reindex(data_dir: Path | None, model: str | None) -> None:
+    """Re-embed every stored passage (e.g. with another --model) and rebuild the index."""
+    store = Store(data_dir)
+    name = configured_model(model)
+    try:
+        embedder = get_embedder(name)
+    except ModelError as e:
+        _fail(str(e))
+    t0 = time.perf_counter()
+    store.clear_vectors()
+    docs = store.documents()
+    for d in docs:
+        doc = Document(doc_id=d["doc_id"], title=d["title"], short_title=d["short_title"],
+                       source_file=d["source_file"])
+        passages = list(store.passages(d["doc_id"]))
+        full = store.document(d["doc_id"])
+        for key in ("kind", "publisher", "date", "symbol", "jurisdiction", "language",
+                    "completeness", "content_hash"):
+            setattr(doc, key, d[key] or "")
+        doc.text, doc.footnotes, doc.stats = full["text"], full["footnotes"], full["stats"]
+        put_document(store, embedder, doc, passages)
+    Index.open(store.data_dir, name)
+    click.echo(f"re-embedded {sum(d['n_passages'] for d in docs)} passages of {len(docs)} "
+               f"documents with {embedder.identity} in {time.perf_counter() - t0:.1f} s")
 
 
 @cli.command()

@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+import numpy as np
 
 from ingest.model import Document, Passage
 
@@ -61,6 +65,11 @@ CREATE TABLE IF NOT EXISTS passages (
     instrument TEXT,
     article TEXT
 );
+CREATE TABLE IF NOT EXISTS embeddings (
+    passage_id TEXT PRIMARY KEY REFERENCES passages(passage_id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
 CREATE INDEX IF NOT EXISTS passages_type ON passages(passage_type);
 """
@@ -87,6 +96,14 @@ PASSAGE_COLUMNS = [
     "article",
 ]
 JSON_COLUMNS = {"section", "footnotes", "legal_refs"}
+
+
+def _pause_for_tests(point: str) -> None:
+    """Crash tests stop a real ingest at named points: OMBUDS_PAUSE_AT=point makes the process
+    announce the point on stderr and wait there to be killed."""
+    if os.environ.get("OMBUDS_PAUSE_AT") == point:
+        print(f"PAUSED at {point}", file=sys.stderr, flush=True)
+        time.sleep(3600)
 
 
 def default_data_dir() -> Path:
@@ -126,10 +143,60 @@ class Store:
         found = row.fetchone()
         return found[0] if found else None
 
-    def put(self, doc: Document, passages: list[Passage]) -> None:
-        """Store a document and its passages, replacing any earlier version, atomically."""
+    def put(self, doc: Document, passages: list[Passage],
+            vectors: dict[str, np.ndarray] | None = None) -> None:
+        """Store a document, its passages and their embeddings, replacing any earlier version,
+        in one transaction: readers see the old document or the new one, never a mix."""
         with self.transaction() as db:
             self._put(db, doc, passages)
+            if vectors:
+                db.executemany(
+                    "INSERT INTO embeddings VALUES (?, ?)",
+                    [(p.passage_id, vectors[p.passage_id].astype(np.float32).tobytes())
+                     for p in passages if p.passage_id in vectors],
+                )
+            self._bump(db)
+
+    # --- embeddings and index bookkeeping -------------------------------------------------
+
+    def vectors(self, doc_id: str | None = None) -> dict[str, np.ndarray]:
+        """Stored embeddings by passage id (of one document, or all)."""
+        sql = "SELECT e.passage_id, e.vector FROM embeddings e"
+        args: tuple = ()
+        if doc_id:
+            sql += " JOIN passages p USING (passage_id) WHERE p.doc_id=?"
+            args = (doc_id,)
+        return {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in
+                self.db.execute(sql, args)}
+
+    def vectors_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
+
+    def clear_vectors(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM embeddings")
+            db.execute("DELETE FROM meta WHERE key IN ('model', 'model_dim')")
+            self._bump(db)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        """Bumped by every change to documents; index files record the one they were built at."""
+        return int(self.get_meta("generation") or 0)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute(
+            "INSERT INTO meta VALUES ('generation', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+        )
 
     def _put(self, db: sqlite3.Connection, doc: Document, passages: list[Passage]) -> None:
         db.execute("DELETE FROM documents WHERE doc_id=?", (doc.doc_id,))
@@ -155,6 +222,7 @@ class Store:
                 json.dumps(doc.stats, ensure_ascii=False, default=str),
             ),
         )
+        _pause_for_tests("in-transaction")
         db.executemany(
             f"INSERT INTO passages VALUES ({','.join('?' * len(PASSAGE_COLUMNS))})",
             [self._row(p) for p in passages],
@@ -171,6 +239,7 @@ class Store:
     def remove(self, doc_id: str) -> bool:
         with self.transaction() as db:
             cur = db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            self._bump(db)
         return cur.rowcount > 0
 
     def documents(self) -> list[dict]:

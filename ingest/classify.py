@@ -98,8 +98,8 @@ def parse_source_note(note: str) -> Attribution | None:
     body = SOURCE_NOTE.sub("", body).strip().strip(".,; ")
     # "<speaker>. <place>" : the last sentence-like segment before the date is the place
     parts = [p.strip(" ,.") for p in re.split(r"(?<![\s.][A-Z])\.\s+", body) if p.strip(" ,.")]
-    if len(parts) >= 2:
-        speaker, place = ". ".join(parts[:-1]), parts[-1]
+    if len(parts) >= 2:  # "<speaker>. <place>[. <place>]"
+        speaker, place = parts[0], ", ".join(parts[1:])
     else:
         head = parts[0] if parts else ""
         # "Meeting at the Consulate of Kyrgyzstan" or "the Women's Initiative Group. Osh"

@@ -86,7 +86,7 @@ def parse_legal(body: str, doc: Document) -> list[Block]:
             doc.footnotes[f"art. {article}"] = " ".join(notes)
         lines, notes = [], []
 
-    in_note = False
+    in_note = note_started = False
     for line in body.splitlines():
         h = HEADING.match(line)
         if h:
@@ -122,11 +122,12 @@ def parse_legal(body: str, doc: Document) -> list[Block]:
             continue
         s = line.strip()
         if s == "Footnote.":
-            in_note = True
+            in_note, note_started = True, False
             continue
-        if in_note and (not s or AMENDMENT_NOTE.match(s)):
-            if s:
+        if in_note and (not s or not note_started or AMENDMENT_NOTE.match(s)):
+            if s:  # the paragraph right after "Footnote." is the note, whatever its wording
                 notes.append(s)
+                note_started = True
             continue
         in_note = False
         lines.append(line)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -151,16 +152,41 @@ def _first_heading(body: str) -> str | None:
     return None
 
 
-def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Passage]]:
-    """Parse one file into its Document and passages. Raises IngestError with a one-line reason."""
+@dataclass
+class Prepared:
+    """A checked file with its metadata and content hash, before the (costlier) parse."""
+
+    path: Path
+    data: bytes
+    kind: str  # "pdf" or "text"
+    meta: dict
+    doc_id: str
+    content_hash: str
+    max_mb: float
+
+
+def prepare(path: Path, max_mb: float = DEFAULT_MAX_MB) -> Prepared:
+    """Check a file and read its metadata. Raises IngestError with a one-line reason."""
     data = read_checked(path, max_mb)
     kind = file_type(path, data)
     meta = document_meta(path, data, kind)
+    doc_id = str(meta.get("id") or slug(path.stem))
+    return Prepared(path, data, kind, meta, doc_id, content_hash(data, meta), max_mb)
+
+
+def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Passage]]:
+    """Parse one file into its Document and passages. Raises IngestError with a one-line reason."""
+    return parse(prepare(path, max_mb))
+
+
+def parse(prep: Prepared) -> tuple[Document, list[Passage]]:
+    """The Document and passages of a prepared file."""
+    path, data, kind, meta, max_mb = prep.path, prep.data, prep.kind, prep.meta, prep.max_mb
     doc = Document(
-        doc_id=str(meta.get("id") or slug(path.stem)),
+        doc_id=prep.doc_id,
         title=str(meta.get("title") or ""),
         source_file=str(path),
-        content_hash=content_hash(data, meta),
+        content_hash=prep.content_hash,
     )
     for k in META_FIELDS:
         if k != "title" and meta.get(k) is not None:
@@ -178,7 +204,7 @@ def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Pas
             + "".join(f"\n\n<sup>{n}.</sup> {t}" for n, t in p.footnotes.items())
             for p in pdf.pages
         )
-        doc.blocks = parse_text(raw, doc)
+        doc.blocks = parse_text(raw, doc, markdown=False)
     else:
         _, body = split_front_matter(decode_text(data))
         doc.title = doc.title or _first_heading(body) or path.stem
@@ -187,15 +213,22 @@ def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Pas
             doc.blocks = parse_legal(body, doc)
             instrument = instrument_for_document(doc.title, doc.short_title) or doc.doc_id
         else:
-            doc.blocks = parse_text(body, doc)
+            doc.blocks = parse_text(body, doc, markdown=path.suffix.lower() in (".md", ".markdown"))
     doc.short_title = doc.short_title or doc.title
     assemble_text(doc)
     passages = chunk(doc, instrument=instrument)
     if not passages:
         raise IngestError("no text passages found")
     jurisdiction = doc.jurisdiction if doc.jurisdiction not in ("", "international") else None
+    previous = ""
     for p in passages:
-        refs = extract_legal_refs(p.text, default_jurisdiction=jurisdiction)
+        # the previous passage resolves "Article 9 of the same Convention"; inside a legal text
+        # "this Code" is the text itself
+        refs = extract_legal_refs(
+            p.text, default_jurisdiction=jurisdiction, current_instrument=instrument,
+            context=previous,
+        )
+        previous = p.text
         for fn in p.footnotes:
             refs += extract_legal_refs(
                 fn.text, source=f"footnote {fn.number}", default_jurisdiction=jurisdiction

@@ -398,8 +398,10 @@ class _MarkerResolver:
         self.found += 1
         expected = self.last + 1
         candidates = {int(digits[i:]) for i in range(len(digits))} | {int(digits[:-1] or 0)}
+        plausible = int(digits) in self.numbers and abs(int(digits) - expected) <= 25
         if (
-            expected in self.numbers
+            not plausible
+            and expected in self.numbers
             and len(digits) == len(str(expected))
             and sum(a != b for a, b in zip(digits, str(expected), strict=True)) == 1
         ):

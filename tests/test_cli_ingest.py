@@ -111,17 +111,17 @@ def test_bad_input_gets_one_line_error_and_loses_nothing(tmp_path: Path, corpus_
         encoding="utf-8",
     )
     big = bad / "big.txt"
-    big.write_text("word " * 300_000, encoding="utf-8")
+    big.write_text("word " * 700_000, encoding="utf-8")  # 3.5 MB
 
     paths = [str(bad / n) for n in BAD_FILES] + [str(good), str(big)]
-    code, out, err = run("ingest", "-q", "--max-mb", "1", *paths)
+    code, out, err = run("ingest", "-q", "--max-mb", "3", *paths)
     assert code == 1
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == len(BAD_FILES) + 1
     for name, (_, reason) in BAD_FILES.items():
         line = next(e for e in errors if f"{name}:" in e)
         assert reason in line, line
-    assert any("big.txt" in e and "over the 1 MB limit" in e for e in errors)
+    assert any("big.txt" in e and "over the 3 MB limit" in e for e in errors)
     assert "1 document(s) ingested" in out and f"{len(BAD_FILES) + 1} failed" in out
     # nothing already stored is lost, and the good file of the batch went in
     now = {d["doc_id"]: d["content_hash"] for d in store.documents()}

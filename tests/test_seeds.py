@@ -81,7 +81,7 @@ def test_un_notes_after_separator(un):
     assert doc.footnotes["1"] == "See A/HRC/24/43/Add.1."
     p = next(p for p in passages if p.paragraph and _covers(p.paragraph, 1))
     assert [f.number for f in p.footnotes] == ["1"]
-    assert "in 2012, to follow up" in p.text  # the glued marker "2012,1" is removed
+    assert "conducted in 2012, to assess" in p.text  # the glued marker "2012,1" is removed
     section = next(p for p in passages if p.paragraph == "67").section
     assert section == [
         "IV. Conclusions and recommendations",

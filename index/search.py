@@ -1,0 +1,307 @@
+"""Hybrid retrieval over the passage store: FAISS + BM25, fused, filtered, cited.
+
+The SQLite store is the source of truth (passages and their embeddings, written in one
+transaction per document). The FAISS and BM25 files under data/index/ are derived from it and
+stamped with the store's generation; `Index.open` rebuilds them from stored embeddings (no model
+work) whenever the stamp does not match, so a process killed at any moment leaves an index that
+opens and answers with either the previous state or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.classify import MONTHS
+from ingest.model import Passage
+
+from .citation import citation
+from .embed import Embedder, configured_model, get_embedder
+from .fusion import collapse_near_duplicates, reciprocal_rank_fusion
+from .lexical import Lexical
+from .store import Store, _pause_for_tests
+from .vectors import Vectors
+
+MODES = ("hybrid", "dense", "bm25")
+CANDIDATES = 100  # per-mode depth fused by RRF
+
+
+class IndexError_(Exception):
+    """The index cannot be used as asked (e.g. built with another model)."""
+
+
+@dataclass
+class Filters:
+    doc: list[str] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    jurisdiction: list[str] = field(default_factory=list)
+    passage_type: list[str] = field(default_factory=list)
+    date_from: str | None = None  # "2017", "2017-11", "2017-11-03"
+    date_to: str | None = None
+
+    def active(self) -> bool:
+        return bool(self.doc or self.kind or self.jurisdiction or self.passage_type
+                    or self.date_from or self.date_to)
+
+
+@dataclass
+class Hit:
+    rank: int
+    score: float
+    passage: Passage
+    doc_title: str
+    short_title: str
+    citation: str
+
+    def to_dict(self) -> dict:
+        p = asdict(self.passage)
+        return {
+            "rank": self.rank,
+            "score": round(self.score, 6),
+            "passage_id": p.pop("passage_id"),
+            "doc_id": p.pop("doc_id"),
+            "doc_title": self.doc_title,
+            "citation": self.citation,
+            **p,
+        }
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+_MONTH_NUM = {m.lower(): i for i, m in enumerate(MONTHS.strip("(?:)").split("|"), start=1)}
+
+
+def date_span(text: str | None) -> tuple[int, int] | None:
+    """ "2014-08-26", "2018", "3 November 2017", "November 2017" -> (YYYYMMDD lo, hi)."""
+    if not text:
+        return None
+    t = text.strip()
+    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", t)
+    if m:
+        y, mo, d = m.group(1), m.group(2), m.group(3)
+        if d:
+            v = int(f"{y}{mo}{d}")
+            return v, v
+        if mo:
+            return int(f"{y}{mo}01"), int(f"{y}{mo}31")
+        return int(f"{y}0101"), int(f"{y}1231")
+    m = re.search(r"(?:(\d{1,2})\s+)?([A-Za-z]+),?\s+(\d{4})", t)
+    if m and m.group(2).lower() in _MONTH_NUM:
+        mo = _MONTH_NUM[m.group(2).lower()]
+        if m.group(1):
+            v = int(f"{m.group(3)}{mo:02d}{int(m.group(1)):02d}")
+            return v, v
+        return int(f"{m.group(3)}{mo:02d}01"), int(f"{m.group(3)}{mo:02d}31")
+    return None
+
+
+def _bound(text: str | None, upper: bool) -> int | None:
+    span = date_span(text)
+    if span is None:
+        if text:
+            raise IndexError_(f"cannot read the date '{text}' (use YYYY, YYYY-MM or YYYY-MM-DD)")
+        return None
+    return span[1] if upper else span[0]
+
+
+# --- the index -----------------------------------------------------------------------------
+
+
+def index_text(p: Passage, doc: dict) -> str:
+    """What is embedded and BM25-indexed: the passage with its context (document, section,
+    attribution, footnotes), so "testimonies from the Big Shanghai market" finds a quotation
+    whose place is only in its source note."""
+    head = doc["title"] if p.passage_type == "provision" else doc["short_title"]
+    if p.passage_type == "provision" and doc["short_title"] != doc["title"]:
+        head += f" ({doc['short_title']})"
+    context = " > ".join(p.section[-2:])
+    extra = [x for x in (p.speaker, p.place, p.date, p.addressee) if x]
+    notes = " ".join(f.text for f in p.footnotes if f.number != "amendments")
+    return "\n".join(x for x in (f"{head} | {context}", p.text, " | ".join(extra), notes) if x)
+
+
+class Index:
+    def __init__(self, store: Store, embedder_name: str) -> None:
+        self.store = store
+        self.model_name = embedder_name
+        self._embedder: Embedder | None = None
+        self.docs = {d["doc_id"]: d for d in store.documents()}
+        self.passages: list[Passage] = list(store.passages())
+        self.ids = [p.passage_id for p in self.passages]
+        self.row = {pid: i for i, pid in enumerate(self.ids)}
+        self.vectors: Vectors
+        self.lexical: Lexical
+        self._columns()
+
+    # opening and building
+
+    @classmethod
+    def open(cls, data_dir: Path | None = None, model: str | None = None) -> Index:
+        store = Store(data_dir)
+        name = configured_model(model)
+        check_model(store, name)
+        index = cls(store, name)
+        index._load_or_build()
+        return index
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.model_name)
+        return self._embedder
+
+    def _columns(self) -> None:
+        docs = self.docs
+        self.col_doc = np.array([p.doc_id for p in self.passages], dtype=object)
+        self.col_kind = np.array([docs[p.doc_id]["kind"] for p in self.passages], dtype=object)
+        self.col_jur = np.array([docs[p.doc_id]["jurisdiction"] or "" for p in self.passages],
+                                dtype=object)
+        self.col_type = np.array([p.passage_type for p in self.passages], dtype=object)
+        spans = [date_span(p.date) or date_span(docs[p.doc_id]["date"]) or (0, 0)
+                 for p in self.passages]
+        self.col_date_lo = np.array([s[0] for s in spans], dtype=np.int64)
+        self.col_date_hi = np.array([s[1] for s in spans], dtype=np.int64)
+
+    def _load_or_build(self) -> None:
+        folder = index_dir(self.store)
+        current = _read_current(folder)
+        generation = self.store.generation
+        if current and current["generation"] == generation and current["ids"] == len(self.ids):
+            path = folder / current["dir"]
+            try:
+                ids = json.loads((path / "ids.json").read_text())
+                if ids == self.ids:
+                    self.vectors = Vectors.load(path / "vectors.faiss")
+                    self.lexical = Lexical.load(path / "bm25", len(ids))
+                    return
+            except (OSError, ValueError, RuntimeError):
+                pass  # a damaged or partial index: rebuild it from the store below
+        self._build()
+        try:
+            self._save(folder, generation)
+        except OSError:
+            pass  # a read-only data dir still answers, from the in-memory index
+
+    def _build(self) -> None:
+        stored = self.store.vectors()
+        missing = [p for p in self.passages if p.passage_id not in stored]
+        if missing:  # e.g. passages ingested before embeddings existed
+            vecs = self.embedder.encode([index_text(p, self.docs[p.doc_id]) for p in missing])
+            stored.update(zip([p.passage_id for p in missing], vecs, strict=True))
+        dim = next(iter(stored.values())).shape[0] if stored else 384
+        matrix = (np.stack([stored[pid] for pid in self.ids]) if self.ids
+                  else np.zeros((0, dim), dtype=np.float32))
+        self.vectors = Vectors.build(matrix)
+        self.lexical = Lexical.build([index_text(p, self.docs[p.doc_id]) for p in self.passages])
+
+    def _save(self, folder: Path, generation: int) -> None:
+        """Write the index files into a fresh folder, then switch CURRENT to it atomically."""
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"g{generation}-", dir=folder))
+        self.vectors.save(tmp / "vectors.faiss")
+        self.lexical.save(tmp / "bm25")
+        (tmp / "ids.json").write_text(json.dumps(self.ids))
+        _fsync_tree(tmp)
+        _pause_for_tests("index-written")
+        record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
+                  "model": self.model_name, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        staged = folder / "CURRENT.tmp"
+        with open(staged, "w") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(staged, folder / "CURRENT")
+        for old in folder.iterdir():  # earlier generations are no longer referenced
+            if old.is_dir() and old.name != tmp.name:
+                shutil.rmtree(old, ignore_errors=True)
+
+    # searching
+
+    def mask(self, f: Filters) -> np.ndarray | None:
+        if not f.active():
+            return None
+        m = np.ones(len(self.ids), dtype=bool)
+        if f.doc:
+            m &= np.isin(self.col_doc, f.doc)
+        if f.kind:
+            m &= np.isin(self.col_kind, f.kind)
+        if f.jurisdiction:
+            m &= np.isin(self.col_jur, f.jurisdiction)
+        if f.passage_type:
+            m &= np.isin(self.col_type, f.passage_type)
+        lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
+        if lo is not None or hi is not None:
+            dated = self.col_date_lo > 0
+            m &= dated
+            if lo is not None:
+                m &= self.col_date_hi >= lo
+            if hi is not None:
+                m &= self.col_date_lo <= hi
+        return m
+
+    def search(self, query: str, k: int = 10, mode: str = "hybrid",
+               filters: Filters | None = None) -> list[Hit]:
+        if mode not in MODES:
+            raise IndexError_(f"unknown mode '{mode}' (one of: {', '.join(MODES)})")
+        if not query.strip() or not self.ids:
+            return []
+        mask = self.mask(filters or Filters())
+        depth = max(CANDIDATES, 3 * k)
+        runs = []
+        if mode in ("dense", "hybrid"):
+            allowed = None if mask is None else np.flatnonzero(mask)
+            q = self.embedder.encode([query])[0]
+            runs.append([(self.ids[r], s) for r, s in self.vectors.search(q, depth, allowed)])
+        if mode in ("bm25", "hybrid"):
+            m = None if mask is None else mask.astype(np.float32)
+            runs.append([(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)])
+        ranked = reciprocal_rank_fusion(runs) if mode == "hybrid" else runs[0]
+        scores = dict(ranked)
+        texts = {pid: self.passages[self.row[pid]].text for pid, _ in ranked[: depth]}
+        kept = collapse_near_duplicates([pid for pid, _ in ranked[: depth]], texts)
+        hits = []
+        for rank, pid in enumerate(kept[:k], start=1):
+            p = self.passages[self.row[pid]]
+            doc = self.docs[p.doc_id]
+            hits.append(Hit(rank, scores[pid], p, doc["title"], doc["short_title"],
+                            citation(p, doc["short_title"] or doc["title"])))
+        return hits
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def index_dir(store: Store) -> Path:
+    return store.data_dir / "index"
+
+
+def _read_current(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / "CURRENT").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def check_model(store: Store, name: str) -> None:
+    """Refuse to mix embeddings of two models in one index."""
+    built_with = store.get_meta("model")
+    if built_with and built_with != name and store.vectors_count() > 0:
+        raise IndexError_(
+            f"the index in {store.data_dir} was built with the model '{built_with}', not "
+            f"'{name}'; rebuild it with: ombuds reindex --model {name}"
+        )

@@ -1,0 +1,31 @@
+"""Writing to the index: a parsed document goes in with its embeddings, reusing stored ones.
+
+Passage ids are hashes of document id and text, so when a changed document is re-ingested only
+its new or edited passages are embedded; an unchanged document is never parsed again (its
+content hash is checked first).
+"""
+
+from __future__ import annotations
+
+from ingest.model import Document, Passage
+
+from .embed import Embedder
+from .search import index_text
+from .store import Store, _pause_for_tests
+
+
+def put_document(store: Store, embedder: Embedder, doc: Document, passages: list[Passage]) -> int:
+    """Store a document with embeddings for all its passages; returns how many were embedded."""
+    known = store.vectors(doc.doc_id)
+    meta = {"title": doc.title, "short_title": doc.short_title}
+    missing = [p for p in passages if p.passage_id not in known]
+    fresh = embedder.encode([index_text(p, meta) for p in missing])
+    vectors = {p.passage_id: known[p.passage_id] for p in passages if p.passage_id in known}
+    vectors.update(zip([p.passage_id for p in missing], fresh, strict=True))
+    _pause_for_tests("embedded")
+    if store.get_meta("model") != embedder.name:
+        store.set_meta("model", embedder.name)
+        store.set_meta("model_dim", str(embedder.dim))
+    store.put(doc, passages, vectors)
+    _pause_for_tests("stored")
+    return len(missing)
