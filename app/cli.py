@@ -325,6 +325,92 @@ def remove(doc_id: str, data_dir: Path | None) -> None:
     click.echo(f"removed {doc_id}")
 
 
+@cli.command("eval")
+@data_dir_option
+@model_option
+@click.option("--naive/--no-naive", default=True, show_default=True,
+              help="Also measure the naive 1000/200-chunk baseline.")
+@click.option("--compare", is_flag=True, help="Print the change from the previous recorded run.")
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
+                 record: bool) -> None:
+    """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
+    overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
+
+    \b
+    Reproduce the README's table:
+      ombuds ingest corpus ../shared/corpus && ombuds eval
+    """
+    from eval import run as ev
+
+    try:
+        index = Index.open(data_dir, model)
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
+    questions = ev.load_questions()
+    needed = {e["doc_id"] for q in questions for e in q["evidence"]}
+    missing = sorted(needed - set(index.docs))
+    if missing:
+        click.echo(f"warning: {len(missing)} document(s) the questions cite are not in the "
+                   f"index ({', '.join(missing[:4])}...); run `ombuds ingest corpus "
+                   f"../shared/corpus`", err=True)
+    t0 = time.perf_counter()
+    results, details, latency = ev.evaluate_index(index, questions)
+    if naive:
+        results.update(ev.evaluate_naive(index, questions))
+    answered = [q for q in questions if q["answerable"]]
+    click.echo(f"{len(answered)} answerable questions ({len(questions) - len(answered)} "
+               f"unanswerable, not scored here); {len(index.ids)} passages; "
+               f"model {index.model_name}; {time.perf_counter() - t0:.0f} s")
+    text = ev.table(results)
+    click.echo(text)
+    missed = ev.failures(questions, details)
+    lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
+    ev.LATEST.write_text(
+        "# Latest evaluation\n\n" + text + "\n\nHybrid misses at 10 "
+        f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
+    record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
+               "config": {"model": index.model_name, "passages": len(index.ids),
+                          "questions": len(answered), "k": 10,
+                          "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
+               "metrics": results}
+    if record:
+        history = ev.append_history(record_)
+        ev.plot(history)
+        if compare and len(history) > 1:
+            click.echo("\n".join(ev.compare(history[-2], history[-1])))
+    elif compare and ev.HISTORY.exists():
+        previous = json.loads(ev.HISTORY.read_text().splitlines()[-1])
+        click.echo("\n".join(ev.compare(previous, record_)))
+
+
+@cli.command()
+@click.option("--sizes", default="100000,1000000", show_default=True,
+              help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def bench(sizes: str, paths: tuple[str, ...]) -> None:
+    """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
+    synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
+
+    \b
+    Examples:
+      ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
+      ombuds bench --sizes 100000 corpus
+    """
+    from eval import bench as b
+    from eval import run as ev
+
+    paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
+    queries = [q["question"] for q in ev.load_questions()]
+    results = b.run(list(paths), [int(x) for x in sizes.split(",") if x.strip()], queries)
+    text = b.render(results)
+    b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+    b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    click.echo(text)
+
+
 def main() -> None:
     cli()
 

@@ -21,7 +21,7 @@ ARTICLE_HEADING = re.compile(
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 NUMBERED = re.compile(r"^(\d{1,3})([\.\)])\s+\S")
 AMENDMENT_NOTE = re.compile(
-    r"^(as amended|in accordance with|in the wording|is excluded|excluded by|"
+    r"^(as amended|is as amended|in accordance with|in the wording|is excluded|excluded by|"
     r"the title as amended|the heading as amended|\[…\])",
     re.IGNORECASE,
 )
@@ -121,8 +121,10 @@ def parse_legal(body: str, doc: Document) -> list[Block]:
                 article = None
             continue
         s = line.strip()
-        if s == "Footnote.":
+        if s.startswith("Footnote."):  # "Footnote." or "Footnote. Chapter 1 was supplemented with"
             in_note, note_started = True, False
+            if s != "Footnote.":
+                notes.append(s.removeprefix("Footnote.").strip())
             continue
         if in_note and (not s or not note_started or AMENDMENT_NOTE.match(s)):
             if s:  # the paragraph right after "Footnote." is the note, whatever its wording

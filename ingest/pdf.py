@@ -50,6 +50,7 @@ DOC_TIMEOUT_S = 600.0  # stop extracting further pages after this long
 MAX_PAGE_CHARS = 500_000  # a page giving more text than this is cut (pathological content)
 
 log = logging.getLogger(__name__)
+_GARBLED = "unreadable text layer (broken font encoding); OCR is not supported"
 
 
 @dataclass
@@ -86,16 +87,19 @@ def read_pdf(path: Path, password: str | None = None, max_bytes: int | None = No
     all_raw = "\n".join(page.raw for page in raw_pages)
     reason = _garbled_reason(_text_stats(all_raw))
     if reason:
-        raise IngestError(
-            "unreadable text layer (broken font encoding); OCR is not supported"
-        )
+        log.debug("%s: garbled text layer: %s", path, reason)
+        raise IngestError(_GARBLED)
     kept = []
     for page in raw_pages:
         stats = _text_stats(page.raw)
-        if stats.letters >= 100 and _garbled_reason(stats):
+        reason = _garbled_reason(stats) if stats.letters >= 100 else None
+        if reason:
+            log.debug("%s: page %d: garbled text layer: %s", path, page.number, reason)
             warns.append(f"page {page.number}: skipped, garbled text layer (broken font encoding)")
         else:
             kept.append(page)
+    if not any(line.text for page in kept for line in page.lines):
+        raise IngestError(_GARBLED)
     raw_pages = kept
     warns.extend(_ocr_warnings(raw_pages, all_raw))
 
@@ -276,6 +280,7 @@ class _RawPage:
     raw: str  # pypdf's text, untouched (for the garbled-text check)
     lines: list[_Line]
     invisible: bool  # text drawn in render mode 3 (invisible): an OCR layer over a scan
+    cut: bool = False  # the text was cut at MAX_PAGE_CHARS
 
 
 def _extract_pages(reader: PdfReader, warns: list[str]) -> list[_RawPage]:
@@ -309,7 +314,7 @@ def _extract_pages(reader: PdfReader, warns: list[str]) -> list[_RawPage]:
             failures += 1
             warns.append(f"page {number}: skipped, text extraction failed ({type(e).__name__})")
             continue
-        if len(page.raw) > MAX_PAGE_CHARS:
+        if page.cut:
             warns.append(f"page {number}: text cut at {MAX_PAGE_CHARS} characters")
         pages.append(page)
     if n and failures == n:
@@ -341,13 +346,14 @@ def _extract_page(page: Any, number: int) -> _RawPage:
             segs.append((text, _effective_size(size, cm, tm), font))
 
     raw = page.extract_text(visitor_operand_before=before, visitor_text=visit)
-    raw = raw[:MAX_PAGE_CHARS]
-    if "".join(s[0] for s in segs)[:MAX_PAGE_CHARS] == raw:
+    cut = len(raw) > MAX_PAGE_CHARS
+    if not cut and "".join(s[0] for s in segs) == raw:
         lines = _lines_from_segments(segs)
     else:  # cannot align sizes with the text: text only
+        raw = raw[:MAX_PAGE_CHARS]
         lines = [_Line(_clean_line(t)) for t in raw.split("\n")]
     invisible = state["invisible"] > max(20, state["visible"])
-    return _RawPage(number, raw, lines, invisible)
+    return _RawPage(number, raw, lines, invisible, cut)
 
 
 _SHOW_OPS = {b"Tj", b"TJ", b"'", b'"'}
@@ -556,9 +562,10 @@ def _garbled_reason(st: _Stats) -> str | None:
     * junk characters: >= 5% of the non-space characters are control, private-use or
       unassigned code points (e.g. '\\x03' separators from a non-Unicode CMap);
     * script mixture: with >= 50 letters, the two most common scripts (Latin, Cyrillic, CJK
-      with kana and hangul counted as one, Arabic...) cover < 80% of the letters (mojibake
-      scatters glyph ids over Greek, Tamil, Kannada, NKo...); two scripts are allowed so that
-      bilingual text (Arabic + Latin, Russian + English) passes;
+      with kana and hangul counted as one, Arabic...) cover < 80% of the letters AND at least
+      5 scripts have >= 1% each (mojibake scatters glyph ids over Greek, Tamil, Kannada,
+      NKo...); bilingual text (Arabic + Latin, Russian + English) and a UN masthead in its
+      six languages (4 scripts) pass;
     * case chaos: >= 30% of the words written in a cased script switch from lower to upper
       case twice or more inside the word ('3HQČåQtSURVWĜHGN').
     """
@@ -568,7 +575,8 @@ def _garbled_reason(st: _Stats) -> str | None:
         return f"{st.bad} of {st.nonspace} characters are control/unassigned/private-use"
     if st.letters >= 50:
         top2 = sum(n for _, n in st.scripts.most_common(2))
-        if top2 < 0.8 * st.letters:
+        many = sum(1 for n in st.scripts.values() if n >= 0.01 * st.letters)
+        if top2 < 0.8 * st.letters and many >= 5:
             return f"letters scattered over scripts {dict(st.scripts.most_common(4))}"
     if st.cased_tokens and st.chaotic_tokens >= max(1, 0.3 * st.cased_tokens):
         return f"{st.chaotic_tokens} of {st.cased_tokens} words switch case inside the word"
@@ -663,14 +671,25 @@ _PAGE_NUMBER = re.compile(
     r"""^(?:[-\u2013\u2014]\s*)?\d{1,4}(?:\s*[-\u2013\u2014])?$                # 12, - 12 -
       | ^(?:page|p\.|pg\.|стр\.?|страница|seite|página|pagina)\s*\d{1,4}
          (?:\s*(?:of|из|/|de|von|di)\s*\d{1,4})?$                              # Page 3 of 10
-      | ^\d{1,4}\s*(?:/|of|из)\s*\d{1,4}$                                      # 12/24
     """,
     re.X | re.I,
 )
+_PAGE_OF = re.compile(r"^(\d{1,4})\s*(?:/|of|из)\s*(\d{1,4})$", re.I)  # 12/24, 3 of 10
 _ROMAN_PAGE = re.compile(r"^(?=[ivxlc])c{0,3}(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})$")
 _UN_JOB_NUMBER = re.compile(r"^GE\.\d{2}-\d{4,6}\b[\s\d()E*]*$")
+_TAB_LIKE = re.compile(r"^[^\W\d_][^\d.;:!?\])]*$")  # no digits, no closing punctuation
 EDGE_LINES = 3  # lines at the top and at the bottom of a page where running lines are found
 REMOVE_LINES = 5  # ... and where they are removed once found (a title may follow a footer)
+
+
+def _is_page_number(text: str, number: int, total: int) -> bool:
+    """A bare page number line. '12/24' only when it gives this page or the page count: UN
+    decisions are numbered '14/103' too."""
+    if _PAGE_NUMBER.match(text) or _ROMAN_PAGE.match(text):
+        return True
+    m = _PAGE_OF.match(text)
+    return m is not None and (int(m.group(1)) == number or int(m.group(2)) == total)
+
 
 
 _ROMAN_EDGE = re.compile(r"^[ivxlc]{1,7}(?=\s|[A-Z])|(?<=\s)[ivxlc]{1,7}$")
@@ -687,6 +706,7 @@ def _remove_running_lines(doc: _Doc) -> None:
     edges: list[list[int]] = []  # where running lines are removed
     idx_edges: list[set[int]] = []  # the first and last EDGE_LINES lines: page numbers
     key_pages: dict[str, list[int]] = {}
+    tab_keys: set[str] = set()  # keys of short title-like edge lines ('ALG', 'B')
     for pos, page in enumerate(doc.pages):
         idx = _nonblank(page.lines)
         edge = sorted(set(idx[:EDGE_LINES] + idx[-EDGE_LINES:]))
@@ -694,15 +714,23 @@ def _remove_running_lines(doc: _Doc) -> None:
         edges.append(sorted(set(idx[:REMOVE_LINES] + idx[-REMOVE_LINES:])))
         for key in {_hf_key(page.lines[i].text) for i in edge} - {None}:
             key_pages.setdefault(key, []).append(pos)  # type: ignore[arg-type]
+        for i in edge:
+            text = page.lines[i].text
+            if _TAB_LIKE.match(text):
+                tab_keys.add(_hf_key(text))  # type: ignore[arg-type]
 
     n = sum(1 for page in doc.pages if _nonblank(page.lines))
+    total = doc.pages[-1].number if doc.pages else 0
     threshold = max(3, math.ceil(0.4 * n))
     remove: dict[str, set[int]] = {}
     for key, positions in key_pages.items():
         if len(positions) >= threshold:
             remove[key] = set(range(len(doc.pages)))  # on every page
             continue
-        # the same line at the edge of >= 3 consecutive pages: a section's running head
+        # the same short title-like line ('ALG', 'B', no digits, no closing punctuation) at
+        # the edge of >= 3 consecutive pages: a section's running head or thumb index
+        if key not in tab_keys:
+            continue
         run = [positions[0]]
         for pos in positions[1:] + [-10]:
             if pos == run[-1] + 1:
@@ -731,9 +759,8 @@ def _remove_running_lines(doc: _Doc) -> None:
                 or (
                     i in idx_edges[pos]
                     and (
-                        _PAGE_NUMBER.match(text)
-                        or _ROMAN_PAGE.match(text)
-                        or _UN_JOB_NUMBER.match(text)
+                        _is_page_number(text, page.number, total)
+                        or _UN_JOB_NUMBER.match(text) is not None
                     )
                 )
             ):
@@ -806,7 +833,9 @@ def _extract_footnotes(doc: _Doc) -> dict[int, dict[str, str]]:
         return notes
     last: tuple[int, str] | None = None  # (page number, footnote number) of the last note
     for page in doc.pages:
-        found = _bottom_footnotes(page, doc, notes, last)
+        # (a note goes on at the top of the next page's notes, not further)
+        prev = last if last is not None and last[0] == page.number - 1 else None
+        found = _bottom_footnotes(page, doc, notes, prev, last)
         if found:
             notes[page.number] = found
             last = (page.number, list(found)[-1])
@@ -818,14 +847,17 @@ def _bottom_footnotes(
     page: _RawPage,
     doc: _Doc,
     notes: dict[int, dict[str, str]],
+    prev: tuple[int, str] | None,
     last: tuple[int, str] | None,
 ) -> dict[str, str]:
+    """The numbered notes in small print at the bottom of a page, taken out of its lines.
+
+    prev: (page number, note number) of the last note on the previous page, if any; last: of
+    the last note found so far in the document.
+    """
     lines = page.lines
     for start, line in enumerate(lines):
-        if not line.text or not doc.small(line):
-            continue
-        first = _fn_number(line)
-        if first is None:
+        if not line.text or not doc.small(line) or _fn_number(line) is None:
             continue
         block = _parse_notes(lines, start, doc)
         if block is None:
@@ -848,7 +880,7 @@ def _bottom_footnotes(
         # the tail after the notes must not hold more small print (else this is not the end)
         if any(doc.small(ln) and ln.text for ln in lines[end:]):
             continue
-        _attach_continuation(lines, start, doc, notes, last)
+        _attach_continuation(lines, start, doc, notes, prev)
         for j in range(start, end):
             lines[j] = _Line("")
         return {str(n): text for n, text in parsed}

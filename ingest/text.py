@@ -307,6 +307,8 @@ def _read_blocks(raw: str, doc: Document, markdown: bool) -> tuple[list[_Raw], d
             blocks.append(_Raw("heading", heading, sections.path, page=page))
             continue
 
+        if skipping == "toc" and not TABLE_LINE.match(first) and len(" ".join(group).split()) > 25:
+            skipping = None  # running text after the contents: the document has begun
         if skipping:
             blocks.append(_Raw(skipping, "\n".join(group), sections.path, page=page))
             continue

@@ -1,10 +1,14 @@
-"""Shared fixtures: the real shipped corpus and the legal texts under ../shared."""
+"""Shared fixtures: the real shipped corpus, the legal texts under ../shared, and stores built
+from them once per session with the real model (copied when a test needs to change one)."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from ingest.pipeline import load
 
@@ -31,3 +35,40 @@ def fidh():
 @pytest.fixture(scope="session")
 def un():
     return load(UN)
+
+
+def _build(data_dir: Path, *paths: Path) -> Path:
+    from app.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["ingest", "-q", "--data-dir", str(data_dir), *map(str, paths)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def corpus_data(tmp_path_factory) -> Path:
+    """A data dir holding the two shipped reports, indexed (built once per session)."""
+    return _build(tmp_path_factory.mktemp("corpus") / "data", CORPUS)
+
+
+@pytest.fixture(scope="session")
+def full_data(tmp_path_factory, corpus_data) -> Path:
+    """The reports and the 25 legal texts, indexed (reuses the reports' embeddings)."""
+    data = tmp_path_factory.mktemp("full") / "data"
+    shutil.copytree(corpus_data, data)
+    return _build(data, CORPUS, LEGAL)
+
+
+@pytest.fixture
+def copy_data(tmp_path):
+    """copy_data(src) -> a private copy of a built data dir, for tests that change it."""
+
+    def copy(src: Path) -> Path:
+        dst = tmp_path / f"copy-{len(os.listdir(tmp_path))}"
+        shutil.copytree(src, dst)
+        return dst
+
+    return copy

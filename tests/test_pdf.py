@@ -460,6 +460,9 @@ def test_garbled_text_is_detected(text: str) -> None:
         "其用地指标按表 7.6 中的系数进行调整。",
         "حَبيبي habibi حَبيبي",
         "Peněžní prostředky na účtech",
+        "United Nations Nations Unies Naciones Unidas Организация Объединенных Наций "
+        "الأمم المتحدة 联合国 General Assembly Assemblée générale Asamblea General "
+        "Генеральная Ассамблея الجمعية العامة 大会",
     ],
 )
 def test_legitimate_text_is_not_garbled(text: str) -> None:
@@ -488,14 +491,18 @@ def test_clean_line() -> None:
     assert pdfmod._clean_line("inter\u00ad") == "inter-"
 
 
-@pytest.mark.parametrize("line", ["12", "- 12 -", "Page 3 of 10", "12/24", "Page 2", "iv"])
+@pytest.mark.parametrize(
+    "line", ["12", "- 12 -", "Page 3 of 10", "12/24", "3 of 24", "Page 12", "xii"]
+)
 def test_page_number_lines(line: str) -> None:
-    assert pdfmod._PAGE_NUMBER.match(line) or pdfmod._ROMAN_PAGE.match(line)
+    assert pdfmod._is_page_number(line, number=12, total=24)
 
 
-@pytest.mark.parametrize("line", ["2011 was a year", "Civil", "12. The Committee", "IV"])
+@pytest.mark.parametrize(
+    "line", ["2011 was a year", "Civil", "12. The Committee", "IV", "14/103", "5/1"]
+)
 def test_not_page_number_lines(line: str) -> None:
-    assert not (pdfmod._PAGE_NUMBER.match(line) or pdfmod._ROMAN_PAGE.match(line))
+    assert not pdfmod._is_page_number(line, number=12, total=24)  # '14/103': a UN decision
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,7 +572,7 @@ class _SeedPdf:
 
     def width(self, text: str, size: float = 10) -> float:
         self.pdf.set_font(self.family, "", size)
-        return self.pdf.get_string_width(text.replace("^", ""))
+        return self.pdf.get_string_width(self.safe(text.replace("^", "")))
 
     def wrap(self, text: str, split_word: bool = False, break_after: str | None = None) -> list:
         words = text.split(" ")

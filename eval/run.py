@@ -1,0 +1,205 @@
+"""`ombuds eval`: retrieval quality on eval/questions.jsonl, per mode and user type, beside the
+naive baseline; each run is appended to eval/history.jsonl and plotted in eval/history.png.
+
+Gold evidence is a verbatim quote, not a passage id, so chunking can change without breaking
+the set: a retrieved passage is relevant when its text or one of its footnotes contains a gold
+quote (whitespace, quote marks and case normalised), or the larger part of it for a quote that
+crosses a passage boundary. Recall@k is the share of questions with a relevant passage in the
+top k (ranx's hit_rate@k); MRR@10 and nDCG@10 come from ranx as well.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import unicodedata
+from collections import defaultdict
+from difflib import SequenceMatcher
+from pathlib import Path
+
+from ranx import Qrels, Run, evaluate
+
+from index.search import MODES, Index
+
+EVAL_DIR = Path(__file__).resolve().parent
+QUESTIONS = EVAL_DIR / "questions.jsonl"
+HISTORY = EVAL_DIR / "history.jsonl"
+FLOORS = EVAL_DIR / "floors.json"
+LATEST = EVAL_DIR / "latest.md"
+PLOT = EVAL_DIR / "history.png"
+METRICS = {"R@1": "hit_rate@1", "R@5": "hit_rate@5", "R@10": "hit_rate@10",
+           "MRR@10": "mrr@10", "nDCG@10": "ndcg@10"}
+USERS = ("lawyer", "researcher", "trainer")
+PARTIAL = 0.6  # share of a quote's words that must appear in one run inside a passage
+
+
+def normalise(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"<sup>.*?</sup>", "", text)
+    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "«": '"',
+                                         "»": '"', "*": "", "\\": "", "_": " "}))
+    return " ".join(text.lower().split())
+
+
+def contains(quote: str, text: str) -> bool:
+    q, t = normalise(quote), normalise(text)
+    if q in t:
+        return True
+    qw, tw = q.split(), t.split()
+    if len(qw) < 6:
+        return False
+    m = SequenceMatcher(None, qw, tw, autojunk=False).find_longest_match(0, len(qw), 0, len(tw))
+    return m.size >= PARTIAL * len(qw)
+
+
+def load_questions(path: Path = QUESTIONS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def passage_haystack(p) -> str:
+    return p.text + "\n" + "\n".join(f.text for f in p.footnotes)
+
+
+def qrels_for(questions: list[dict], units: dict[str, tuple[str, str]]) -> dict[str, dict]:
+    """Relevant unit ids per answerable question; units: id -> (doc_id, text)."""
+    by_doc: dict[str, list[str]] = defaultdict(list)
+    for uid, (doc_id, _) in units.items():
+        by_doc[doc_id].append(uid)
+    qrels = {}
+    for q in questions:
+        if not q["answerable"]:
+            continue
+        relevant = {uid: 1 for ev in q["evidence"] for uid in by_doc.get(ev["doc_id"], [])
+                    if contains(ev["quote"], units[uid][1])}
+        # gold that no unit holds (lost by ingestion) still counts, as a miss
+        qrels[q["id"]] = relevant or {f"missing:{q['id']}": 1}
+    return qrels
+
+
+def score(qrels: dict, runs: dict[str, list[str]], ids: list[str] | None = None) -> dict:
+    ids = [i for i in (ids or list(qrels)) if i in qrels]
+    if not ids:
+        return {}
+    q = Qrels({i: qrels[i] for i in ids})
+    r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(runs.get(i, []))} or
+             {"none": 0.0} for i in ids})
+    values = evaluate(q, r, list(METRICS.values()), make_comparable=True)
+    return {name: round(float(values[m]), 4) for name, m in METRICS.items()}
+
+
+def report(qrels: dict, runs: dict[str, list[str]], questions: list[dict]) -> dict:
+    out = {"overall": score(qrels, runs)}
+    for user in USERS:
+        out[user] = score(qrels, runs, [q["id"] for q in questions if q["user"] == user])
+    return out
+
+
+def evaluate_index(index: Index, questions: list[dict], modes=MODES, k: int = 10
+                   ) -> tuple[dict, dict, dict]:
+    units = {p.passage_id: (p.doc_id, passage_haystack(p)) for p in index.passages}
+    qrels = qrels_for(questions, units)
+    results, runs_by_mode, latency = {}, {}, {}
+    for mode in modes:
+        runs, times = {}, []
+        for q in questions:
+            if q["id"] not in qrels:
+                continue
+            t0 = time.perf_counter()
+            hits = index.search(q["question"], k=k, mode=mode)
+            times.append(time.perf_counter() - t0)
+            runs[q["id"]] = [h.passage.passage_id for h in hits]
+        results[mode] = report(qrels, runs, questions)
+        runs_by_mode[mode] = runs
+        latency[mode] = sorted(times)[len(times) // 2] * 1000 if times else 0.0
+    return results, {"qrels": qrels, "runs": runs_by_mode}, latency
+
+
+def evaluate_naive(index: Index, questions: list[dict], k: int = 10) -> dict:
+    from .naive import NaiveIndex
+
+    files = {d["doc_id"]: Path(d["source_file"]) for d in index.store.documents()
+             if Path(d["source_file"]).suffix.lower() in (".md", ".txt", ".markdown")}
+    naive = NaiveIndex.from_files(files, index.embedder)
+    units = {c.chunk_id: (c.doc_id, c.text) for c in naive.chunks}
+    qrels = qrels_for(questions, units)
+    results = {}
+    for mode in MODES:
+        runs = {q["id"]: [c.chunk_id for c in naive.search(q["question"], k, mode)]
+                for q in questions if q["id"] in qrels}
+        results[f"naive-{mode}"] = report(qrels, runs, questions)
+    return results
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, cwd=EVAL_DIR, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def table(results: dict) -> str:
+    lines = ["| system | users | " + " | ".join(METRICS) + " |",
+             "|---|---|" + "---|" * len(METRICS)]
+    for system, by_user in results.items():
+        for user in ("overall", *USERS):
+            values = by_user.get(user) or {}
+            if values:
+                lines.append(f"| {system} | {user} | " +
+                             " | ".join(f"{values[m]:.3f}" for m in METRICS) + " |")
+    return "\n".join(lines)
+
+
+def failures(questions: list[dict], details: dict, mode: str = "hybrid", k: int = 10) -> list:
+    qrels, runs = details["qrels"], details["runs"][mode]
+    out = []
+    for q in questions:
+        if q["id"] in qrels and not set(runs.get(q["id"], [])[:k]) & set(qrels[q["id"]]):
+            out.append(q)
+    return out
+
+
+def append_history(record: dict) -> list[dict]:
+    history = [json.loads(x) for x in HISTORY.read_text().splitlines()] if HISTORY.exists() else []
+    history.append(record)
+    HISTORY.write_text("".join(json.dumps(r) + "\n" for r in history))
+    return history
+
+
+def compare(previous: dict, current: dict, tolerance: float = 0.005) -> list[str]:
+    lines = []
+    for system, by_user in current["metrics"].items():
+        before = previous.get("metrics", {}).get(system, {}).get("overall", {})
+        for m, v in by_user.get("overall", {}).items():
+            if m in before:
+                delta = v - before[m]
+                flag = "  DROP" if delta < -tolerance else ""
+                lines.append(f"{system:14} {m:8} {before[m]:.3f} -> {v:.3f} ({delta:+.3f}){flag}")
+    return lines
+
+
+def plot(history: list[dict], path: Path = PLOT) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    xs = list(range(1, len(history) + 1))
+    for system, metric in (("hybrid", "R@5"), ("hybrid", "MRR@10"), ("bm25", "R@5"),
+                           ("dense", "R@5"), ("naive-hybrid", "R@5")):
+        ys = [r["metrics"].get(system, {}).get("overall", {}).get(metric) for r in history]
+        if any(y is not None for y in ys):
+            ax.plot(xs, ys, marker="o", label=f"{system} {metric}")
+    ax.set_xticks(xs, [f"{r['date'][5:10]}\n{r['commit']}" for r in history], fontsize=7)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("score")
+    ax.set_title("ombuds retrieval quality over recorded runs (eval/questions.jsonl)")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
