@@ -3,7 +3,7 @@
 Each file's raw text is cut into fixed 1000-character chunks with 200 characters of overlap
 (langchain's RecursiveCharacterTextSplitter), embedded with the same model into a flat FAISS
 index, and searched with rank_bm25's BM25Okapi on whitespace tokens; hybrid fuses the two with
-the same RRF. No structure, no footnotes, no filters.
+the same min-max fusion as ombuds. No structure, no footnotes, no filters.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rank_bm25 import BM25Okapi
 
 from index.embed import Embedder
-from index.fusion import reciprocal_rank_fusion
+from index.fusion import minmax_fusion
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -57,12 +57,13 @@ class NaiveIndex:
         runs = []
         if mode in ("dense", "hybrid"):
             q = self.embedder.encode([query])
-            _, rows = self.flat.search(q, 100)
-            runs.append([(self.chunks[r].chunk_id, 0.0) for r in rows[0] if r >= 0])
+            scores, rows = self.flat.search(q, 100)
+            runs.append([(self.chunks[r].chunk_id, float(s))
+                         for r, s in zip(rows[0], scores[0], strict=True) if r >= 0])
         if mode in ("bm25", "hybrid"):
             scores = self.bm25.get_scores(query.lower().split())
             top = np.argsort(-scores)[:100]
             runs.append([(self.chunks[r].chunk_id, float(scores[r])) for r in top])
-        ranked = reciprocal_rank_fusion(runs) if mode == "hybrid" else runs[0]
+        ranked = minmax_fusion(runs) if mode == "hybrid" else runs[0]
         by_id = {c.chunk_id: c for c in self.chunks}
         return [by_id[cid] for cid, _ in ranked[:k]]

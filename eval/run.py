@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ranx import Qrels, Run, evaluate
 
-from index.search import MODES, Index
+from index.search import EXTRA_MODES, MODES, Index
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.jsonl"
@@ -97,7 +97,7 @@ def report(qrels: dict, runs: dict[str, list[str]], questions: list[dict]) -> di
     return out
 
 
-def evaluate_index(index: Index, questions: list[dict], modes=MODES, k: int = 10
+def evaluate_index(index: Index, questions: list[dict], modes=MODES + EXTRA_MODES, k: int = 10
                    ) -> tuple[dict, dict, dict]:
     units = {p.passage_id: (p.doc_id, passage_haystack(p)) for p in index.passages}
     qrels = qrels_for(questions, units)

@@ -17,6 +17,9 @@ import numpy as np
 ENV_MODEL = "OMBUDS_MODEL"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH_SIZE = 32
+WINDOW_STEP = 120  # a long passage gets a window starting every 120 words...
+WINDOW_WORDS = 150  # ...reading 150 words from there...
+WINDOW_BACK = 30  # ...and the 30 before, so a sentence cut at a boundary is read whole once
 
 
 class ModelError(Exception):
@@ -49,6 +52,10 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         self.name = name
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()  # no "sequence longer than 256" or weight-loading noise
+        hf_logging.disable_progress_bar()
         try:
             self.model = SentenceTransformer(_model_path(name), device="cpu")
         except Exception as e:  # noqa: BLE001 - any failure here means the model is unusable
@@ -62,6 +69,30 @@ class Embedder:
     def identity(self) -> str:
         """What is stored with the index: model name and dimension."""
         return f"{self.name} ({self.dim} dims)"
+
+    def windows(self, text: str) -> list[str]:
+        """The texts embedded for one passage: the passage itself, and when it is longer than
+        the model reads (256 word pieces for MiniLM), overlapping windows of its later words,
+        each under the passage's first (context) line; a passage scores its best window."""
+        limit = self.model.max_seq_length or 256
+        if len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"]) <= limit:
+            return [text]
+        head, _, body = text.partition("\n")
+        words = body.split()
+        return [text] + [
+            head + "\n" + " ".join(words[max(0, start - WINDOW_BACK) : start + WINDOW_WORDS])
+            for start in range(WINDOW_STEP, len(words), WINDOW_STEP)
+        ]
+
+    def encode_passages(self, texts: list[str]) -> list[np.ndarray]:
+        """One (windows x dim) matrix per passage text."""
+        windows = [self.windows(t) for t in texts]
+        flat = self.encode([w for ws in windows for w in ws])
+        out, i = [], 0
+        for ws in windows:
+            out.append(flat[i : i + len(ws)])
+            i += len(ws)
+        return out
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:

@@ -25,12 +25,13 @@ from ingest.model import Passage
 
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder
-from .fusion import collapse_near_duplicates, reciprocal_rank_fusion
+from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from .lexical import Lexical
 from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
 MODES = ("hybrid", "dense", "bm25")
+EXTRA_MODES = ("hybrid-rrf",)  # measured by `ombuds eval` beside the default fusion
 CANDIDATES = 100  # per-mode depth fused by RRF
 
 
@@ -180,6 +181,7 @@ class Index:
                 ids = json.loads((path / "ids.json").read_text())
                 if ids == self.ids:
                     self.vectors = Vectors.load(path / "vectors.faiss")
+                    self.window_row = np.load(path / "window_row.npy")
                     self.lexical = Lexical.load(path / "bm25", len(ids))
                     return
             except (OSError, ValueError, RuntimeError):
@@ -194,11 +196,13 @@ class Index:
         stored = self.store.vectors()
         missing = [p for p in self.passages if p.passage_id not in stored]
         if missing:  # e.g. passages ingested before embeddings existed
-            vecs = self.embedder.encode([index_text(p, self.docs[p.doc_id]) for p in missing])
+            vecs = self.embedder.encode_passages(
+                [index_text(p, self.docs[p.doc_id]) for p in missing])
             stored.update(zip([p.passage_id for p in missing], vecs, strict=True))
-        dim = next(iter(stored.values())).shape[0] if stored else 384
-        matrix = (np.stack([stored[pid] for pid in self.ids]) if self.ids
-                  else np.zeros((0, dim), dtype=np.float32))
+        dim = next(iter(stored.values())).shape[-1] if stored else 384
+        blocks = [stored[pid].reshape(-1, dim) for pid in self.ids]
+        matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+        self.window_row = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
         self.vectors = Vectors.build(matrix)
         self.lexical = Lexical.build([index_text(p, self.docs[p.doc_id]) for p in self.passages])
 
@@ -207,6 +211,7 @@ class Index:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"g{generation}-", dir=folder))
         self.vectors.save(tmp / "vectors.faiss")
+        np.save(tmp / "window_row.npy", self.window_row)
         self.lexical.save(tmp / "bm25")
         (tmp / "ids.json").write_text(json.dumps(self.ids))
         _fsync_tree(tmp)
@@ -247,26 +252,40 @@ class Index:
                 m &= self.col_date_lo <= hi
         return m
 
+    def _dense(self, query: str, depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
+        """Passages by their best-matching window (a long passage has several)."""
+        allowed = None if mask is None else np.flatnonzero(mask[self.window_row])
+        q = self.embedder.encode([query])[0]
+        best: dict[str, float] = {}
+        for r, score in self.vectors.search(q, depth * 3, allowed):
+            pid = self.ids[self.window_row[r]]
+            if pid not in best:
+                best[pid] = score
+        return sorted(best.items(), key=lambda item: -item[1])[:depth]
+
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
                filters: Filters | None = None) -> list[Hit]:
-        if mode not in MODES:
+        if mode not in MODES + EXTRA_MODES:
             raise IndexError_(f"unknown mode '{mode}' (one of: {', '.join(MODES)})")
         if not query.strip() or not self.ids:
             return []
         mask = self.mask(filters or Filters())
         depth = max(CANDIDATES, 3 * k)
         runs = []
-        if mode in ("dense", "hybrid"):
-            allowed = None if mask is None else np.flatnonzero(mask)
-            q = self.embedder.encode([query])[0]
-            runs.append([(self.ids[r], s) for r, s in self.vectors.search(q, depth, allowed)])
-        if mode in ("bm25", "hybrid"):
+        if mode in ("dense", "hybrid", "hybrid-rrf"):
+            runs.append(self._dense(query, depth, mask))
+        if mode in ("bm25", "hybrid", "hybrid-rrf"):
             m = None if mask is None else mask.astype(np.float32)
             runs.append([(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)])
-        ranked = reciprocal_rank_fusion(runs) if mode == "hybrid" else runs[0]
+        if mode == "hybrid":
+            ranked = minmax_fusion(runs)
+        elif mode == "hybrid-rrf":
+            ranked = reciprocal_rank_fusion(runs)
+        else:
+            ranked = runs[0]
         scores = dict(ranked)
-        texts = {pid: self.passages[self.row[pid]].text for pid, _ in ranked[: depth]}
-        kept = collapse_near_duplicates([pid for pid, _ in ranked[: depth]], texts)
+        texts = {pid: self.passages[self.row[pid]].text for pid, _ in ranked[:depth]}
+        kept = collapse_near_duplicates([pid for pid, _ in ranked[:depth]], texts)
         hits = []
         for rank, pid in enumerate(kept[:k], start=1):
             p = self.passages[self.row[pid]]

@@ -160,14 +160,19 @@ class Store:
     # --- embeddings and index bookkeeping -------------------------------------------------
 
     def vectors(self, doc_id: str | None = None) -> dict[str, np.ndarray]:
-        """Stored embeddings by passage id (of one document, or all)."""
+        """Stored embeddings by passage id (of one document, or all): a (windows x dim) matrix
+        per passage."""
+        dim = int(self.get_meta("model_dim") or 0)
         sql = "SELECT e.passage_id, e.vector FROM embeddings e"
         args: tuple = ()
         if doc_id:
             sql += " JOIN passages p USING (passage_id) WHERE p.doc_id=?"
             args = (doc_id,)
-        return {pid: np.frombuffer(blob, dtype=np.float32) for pid, blob in
-                self.db.execute(sql, args)}
+        out = {}
+        for pid, blob in self.db.execute(sql, args):
+            v = np.frombuffer(blob, dtype=np.float32)
+            out[pid] = v.reshape(-1, dim) if dim else v.reshape(1, -1)
+        return out
 
     def vectors_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])

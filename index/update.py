@@ -19,11 +19,11 @@ def put_document(store: Store, embedder: Embedder, doc: Document, passages: list
     known = store.vectors(doc.doc_id)
     meta = {"title": doc.title, "short_title": doc.short_title}
     missing = [p for p in passages if p.passage_id not in known]
-    fresh = embedder.encode([index_text(p, meta) for p in missing])
+    fresh = embedder.encode_passages([index_text(p, meta) for p in missing])
     vectors = {p.passage_id: known[p.passage_id] for p in passages if p.passage_id in known}
     vectors.update(zip([p.passage_id for p in missing], fresh, strict=True))
     _pause_for_tests("embedded")
-    if store.get_meta("model") != embedder.name:
+    if store.get_meta("model") != embedder.name or store.get_meta("model_dim") is None:
         store.set_meta("model", embedder.name)
         store.set_meta("model_dim", str(embedder.dim))
     store.put(doc, passages, vectors)
