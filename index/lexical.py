@@ -43,29 +43,36 @@ def tokenize(text: str) -> list[str]:
 class Lexical:
     """A bm25s index whose document i is passage i of the index's id list."""
 
-    def __init__(self, model: bm25s.BM25, size: int) -> None:
+    def __init__(self, model: bm25s.BM25 | None, size: int) -> None:
         self.model = model
         self.size = size
 
     @classmethod
     def build(cls, texts: list[str]) -> Lexical:
+        if not texts:  # bm25s cannot index an empty corpus
+            return cls(None, 0)
         model = bm25s.BM25()
         corpus = [tokenize(t) or ["<empty>"] for t in texts]
         model.index(corpus, show_progress=False)
         return cls(model, len(texts))
 
     def save(self, folder: Path) -> None:
-        self.model.save(str(folder), show_progress=False)
+        if self.model is not None:
+            self.model.save(str(folder), show_progress=False)
 
     @classmethod
     def load(cls, folder: Path, size: int) -> Lexical:
+        if size == 0:
+            return cls(None, 0)
         return cls(bm25s.BM25.load(str(folder), show_progress=False), size)
 
     def search(self, query: str, k: int, mask: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
         """(row, score) of the k best passages; mask (0/1 per row) filters inside retrieval."""
+        if self.model is None:
+            return []
         tokens = [t for t in tokenize(query) if t in self.model.vocab_dict]
-        if not tokens or self.size == 0:
+        if not tokens:
             return []
         scores = self.model.get_scores(tokens)
         if mask is not None:

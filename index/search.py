@@ -81,27 +81,29 @@ _MONTH_NUM = {m.lower(): i for i, m in enumerate(MONTHS.strip("(?:)").split("|")
 
 
 def date_span(text: str | None) -> tuple[int, int] | None:
-    """ "2014-08-26", "2018", "3 November 2017", "November 2017" -> (YYYYMMDD lo, hi)."""
+    """ "2014-08-26", "2018", "2017-11", "3 November 2017", "November 2017", "November 3, 2017"
+    -> (YYYYMMDD lo, hi); None when the text is not one of these."""
     if not text:
         return None
     t = text.strip()
-    m = re.match(r"^(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?", t)
+    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", t)
     if m:
-        y, mo, d = m.group(1), m.group(2), m.group(3)
-        if d:
-            v = int(f"{y}{mo}{d}")
-            return v, v
-        if mo:
-            return int(f"{y}{mo}01"), int(f"{y}{mo}31")
-        return int(f"{y}0101"), int(f"{y}1231")
-    m = re.search(r"(?:(\d{1,2})\s+)?([A-Za-z]+),?\s+(\d{4})", t)
+        y, mo, d = int(m.group(1)), m.group(2), m.group(3)
+        if mo is None:
+            return y * 10000 + 101, y * 10000 + 1231
+        return _span(y, int(mo), int(d) if d else None)
+    m = re.search(r"(?:(\d{1,2})\s+)?([A-Za-z]+)\s*(?:(\d{1,2}),)?,?\s+(\d{4})\b", t)
     if m and m.group(2).lower() in _MONTH_NUM:
-        mo = _MONTH_NUM[m.group(2).lower()]
-        if m.group(1):
-            v = int(f"{m.group(3)}{mo:02d}{int(m.group(1)):02d}")
-            return v, v
-        return int(f"{m.group(3)}{mo:02d}01"), int(f"{m.group(3)}{mo:02d}31")
+        day = m.group(1) or m.group(3)
+        return _span(int(m.group(4)), _MONTH_NUM[m.group(2).lower()], int(day) if day else None)
     return None
+
+
+def _span(year: int, month: int, day: int | None) -> tuple[int, int] | None:
+    if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
+        return None
+    base = year * 10000 + month * 100
+    return (base + day, base + day) if day else (base + 1, base + 31)
 
 
 def _bound(text: str | None, upper: bool) -> int | None:

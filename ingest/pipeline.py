@@ -200,7 +200,7 @@ def parse(prep: Prepared) -> tuple[Document, list[Passage]]:
         doc.title = doc.title or pdf.title or path.stem
         doc.stats["warnings"] = pdf.warnings
         raw = "\n\n".join(
-            f"\x0c{p.number}\n\n{p.text}"
+            f"⟦page {p.number}⟧\n\n{p.text}"
             + "".join(f"\n\n<sup>{n}.</sup> {t}" for n, t in p.footnotes.items())
             for p in pdf.pages
         )

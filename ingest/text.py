@@ -20,7 +20,7 @@ from .model import Block, Document
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 SUP_FOOTNOTE_LINE = re.compile(r"^<sup>\s*(\d{1,4})\s*\.?\s*(.*?)</sup>\s*(.*)$")
-PAGE_BREAK = re.compile(r"^\x0c(\d+)$")  # "\fN": the following text is on page N
+PAGE_BREAK = re.compile(r"^⟦page (\d+)⟧$")  # the following text is on page N (PDF text)
 NOTE_SEPARATOR = re.compile(r"^\s*_{5,}\s*$")
 LIST_NOTE_LINE = re.compile(r"^[-*•]\s+(\d{1,4})\.\s+(\S.*)$")
 IBID = re.compile(r"^\s*(Id|ld|Ibid|Ibidem)\.?\s*$", re.IGNORECASE)
@@ -367,15 +367,21 @@ def _merge_continuations(blocks: list[_Raw]) -> list[_Raw]:
 
 
 def _number_paragraphs(blocks: list[_Raw]) -> None:
-    """UN-style numbered paragraphs: "13. The Special Rapporteur ...", numbered in sequence."""
+    """UN-style numbered paragraphs: "13. The Special Rapporteur ...", numbered in sequence.
+
+    A run may start at any number (an extract of a report) when the next numbered paragraph
+    continues it; a lone "2014. ..." or a list item restarting at 1 inside a run is not taken.
+    """
+    candidates = [(b, int(m.group(1))) for b in blocks if b.kind == "paragraph"
+                  for m in [NUMBERED_PARAGRAPH.match(b.text)] if m]
     last = 0
-    for b in blocks:
-        if b.kind != "paragraph":
-            continue
-        m = NUMBERED_PARAGRAPH.match(b.text)
-        if m and (int(m.group(1)) == last + 1 or (last == 0 and int(m.group(1)) <= 3)):
-            last = int(m.group(1))
-            b.paragraph = m.group(1)
+    for i, (b, n) in enumerate(candidates):
+        follows = last and n == last + 1
+        starts = not last and (n <= 3 or (i + 1 < len(candidates)
+                                          and candidates[i + 1][1] == n + 1))
+        if follows or starts:
+            last = n
+            b.paragraph = str(n)
 
 
 class _MarkerResolver:

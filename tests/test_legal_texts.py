@@ -21,12 +21,20 @@ def test_every_legal_text_becomes_provisions(legal):
     for doc_id, (doc, passages) in legal.items():
         assert passages, doc_id
         assert all(p.passage_type == "provision" for p in passages), doc_id
-        assert all(p.instrument == instrument_for_document(doc.title, doc.short_title)
-                   for p in passages), doc_id
+        assert all(
+            p.instrument == instrument_for_document(doc.title, doc.short_title) for p in passages
+        ), doc_id
         assert all(p.article for p in passages), doc_id
         assert all(p.words <= 350 + 15 for p in passages), doc_id  # + carried heading
-        assert doc.kind in ("convention", "treaty", "protocol", "declaration", "code", "law",
-                            "constitution")
+        assert doc.kind in (
+            "convention",
+            "treaty",
+            "protocol",
+            "declaration",
+            "code",
+            "law",
+            "constitution",
+        )
 
 
 def test_iccpr_article_8_whole_with_its_paragraphs(legal):
@@ -54,8 +62,9 @@ def test_long_article_split_by_paragraph_with_heading_carried(legal):
     _, passages = legal["kz-labour-code-2015"]
     pieces = [p for p in passages if p.article == "1"]
     assert len(pieces) > 3
-    assert all(p.text.startswith("Article 1. The basic definitions used in this Code")
-               for p in pieces)
+    assert all(
+        p.text.startswith("Article 1. The basic definitions used in this Code") for p in pieces
+    )
     # sub-items "1)" "2)" inside paragraph 1 are not taken for paragraphs
     assert pieces[0].paragraph == "1"
 
