@@ -325,16 +325,104 @@ def remove(doc_id: str, data_dir: Path | None) -> None:
     click.echo(f"removed {doc_id}")
 
 
+def _print_answer(a) -> None:
+    if not a.answered:
+        click.echo(click.style(a.answer, bold=True))
+        for h in a.nearest:
+            snippet = " ".join(h["text"].split())[:160]
+            click.echo(f"  - {h['citation']} [{h['passage_type']}]: {snippet}...")
+        return
+    if a.notice:
+        click.echo(click.style(f"note: {a.notice}", fg="yellow"))
+    click.echo(a.answer)
+    click.echo("")
+    for c in a.citations:
+        click.echo(click.style(f"[{c.n}] {c.citation}", bold=True) + f"  ({c.passage_type})  "
+                   f"{c.doc_title}")
+        if c.testimony:
+            t = c.testimony
+            who = ", ".join(x for x in (t["speaker"], t["place"], t["date"]) if x)
+            click.echo(f"    testimony of: {who or 'unattributed'}")
+            if t["source"]:
+                click.echo(f"    source note: {t['source']}")
+        for sentence in c.support:
+            click.echo(f"    > {sentence}")
+        if c.legal_refs:
+            click.echo("    cites: " + "; ".join(dict.fromkeys(r["cite"] for r in c.legal_refs)))
+
+
+@cli.command()
+@click.argument("question", required=False)
+@click.option("--questions", type=click.File("r"), help="Batch: a file with one question per line.")
+@click.option("--k", "k", type=click.IntRange(1, 50), default=8, show_default=True,
+              help="Passages retrieved as evidence.")
+@filter_options
+@click.option("--json", "as_json", is_flag=True, help="JSON output (one object per question).")
+@click.option("--llm/--no-llm", default=None,
+              help="Use the configured OpenAI-compatible endpoint (default: when configured).")
+@data_dir_option
+@model_option
+def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
+        date_from, date_to, as_json: bool, llm: bool | None, data_dir: Path | None,
+        model: str | None) -> None:
+    """Answer a question from the corpus, every sentence cited to its passage, or say plainly
+    that the corpus does not answer it.
+
+    \b
+    Examples:
+      ombuds ask "Do employers take migrants' passports away?"
+      ombuds ask "What does the ICCPR say about forced labour?" --kind treaty --json
+      ombuds ask --questions questions.txt --json > answers.jsonl
+
+    The default answer is extractive: its sentences are verbatim from the cited passages. With
+    OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL set (any OpenAI-compatible server, e.g. a local
+    Ollama or llama.cpp), a generated answer is used when it passes a check against the passages.
+    """
+    from .answer import answer_question
+    from .llm import LLMConfig, llm_answer
+
+    if bool(question) == bool(questions):
+        _fail("give a QUESTION or --questions FILE (not both)")
+    try:
+        index = Index.open(data_dir, model)
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
+    if not index.ids:
+        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+    config = LLMConfig.from_env()
+    use_llm = config is not None if llm is None else llm
+    if use_llm and config is None:
+        _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
+    filters = _filters(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    batch = [q.strip() for q in questions] if questions else [question]
+    for q in batch:
+        if questions and not q:
+            continue
+        try:
+            hits = index.search(q, k=k, mode="hybrid", filters=filters)
+            a = answer_question(index, q, hits=hits)
+            if use_llm:
+                a = llm_answer(index, q, hits, a, config)
+        except IndexError_ as e:
+            _fail(str(e))
+        if as_json or questions:
+            click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
+        else:
+            _print_answer(a)
+
+
 @cli.command("eval")
 @data_dir_option
 @model_option
 @click.option("--naive/--no-naive", default=True, show_default=True,
               help="Also measure the naive 1000/200-chunk baseline.")
 @click.option("--compare", is_flag=True, help="Print the change from the previous recorded run.")
+@click.option("--answers/--no-answers", "answers_", default=True, show_default=True,
+              help="Also measure `ombuds ask` (grounded answers, correct refusals).")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append this run to eval/history.jsonl and redraw eval/history.png.")
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
-                 record: bool) -> None:
+                 answers_: bool, record: bool) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
     overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
 
@@ -359,12 +447,18 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     results, details, latency = ev.evaluate_index(index, questions)
     if naive:
         results.update(ev.evaluate_naive(index, questions))
+    answers = ev.evaluate_answers(index, questions) if answers_ else None
     answered = [q for q in questions if q["answerable"]]
     click.echo(f"{len(answered)} answerable questions ({len(questions) - len(answered)} "
                f"unanswerable, not scored here); {len(index.ids)} passages; "
                f"model {index.model_name}; {time.perf_counter() - t0:.0f} s")
     text = ev.table(results)
     click.echo(text)
+    if answers:
+        click.echo(
+            f"ombuds ask: {answers['answered_with_gold']:.1%} of answered questions cite gold "
+            f"evidence; {answers['unanswerable_declined']:.1%} of unanswerable questions "
+            f"declined; {answers['answered_share']:.1%} of answerable questions answered")
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     ev.LATEST.write_text(
@@ -375,7 +469,7 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                "config": {"model": index.model_name, "passages": len(index.ids),
                           "questions": len(answered), "k": 10,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
-               "metrics": results}
+               "metrics": results, "answers": answers}
     if record:
         history = ev.append_history(record_)
         ev.plot(history)

@@ -106,7 +106,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
 
     rng = np.random.default_rng(seed)
     store = Store(Path(data_dir))
-    real = np.stack(list(store.vectors().values()))
+    real = np.concatenate(list(store.vectors().values()))
     embedder = get_embedder()
     query_vecs = embedder.encode(queries)
     base_rss = rss_mb()

@@ -203,3 +203,27 @@ def plot(history: list[dict], path: Path = PLOT) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def evaluate_answers(index: Index, questions: list[dict]) -> dict:
+    """`ombuds ask` on every question: the share of answered questions whose citations include
+    gold evidence, and the share of unanswerable questions correctly declined."""
+    from app.answer import answer_question
+
+    answered = grounded = declined = unanswerable = answerable = 0
+    for q in questions:
+        a = answer_question(index, q["question"])
+        if q["answerable"]:
+            answerable += 1
+            if a.answered:
+                answered += 1
+                cited = [c.text + "\n" + "\n".join(f["text"] for f in c.footnotes)
+                         for c in a.citations]
+                grounded += any(contains(e["quote"], t) for e in q["evidence"] for t in cited)
+        else:
+            unanswerable += 1
+            declined += not a.answered
+    return {"answered_with_gold": round(grounded / max(1, answered), 4),
+            "unanswerable_declined": round(declined / max(1, unanswerable), 4),
+            "answered_share": round(answered / max(1, answerable), 4),
+            "answerable": answerable, "unanswerable": unanswerable}

@@ -1,0 +1,44 @@
+"""The answer's data types (see app/answer.py for how answers are made)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Citation:
+    n: int  # the [n] used in the answer text
+    passage_id: str
+    doc_id: str
+    doc_title: str
+    citation: str  # pinpoint: "FIDH 2018, §I.2, n. 68", "A/HRC/27/53/Add.2, para. 13"
+    section: list[str]
+    page: int | None
+    paragraph: str | None
+    passage_type: str
+    text: str  # the whole passage
+    support: list[str]  # the sentence(s) of the passage that the answer uses, verbatim
+    footnotes: list[dict]  # [{"number", "text"}]
+    testimony: dict | None  # {"speaker", "place", "date", "source"} for a testimony
+    legal_refs: list[dict]  # [{"instrument", "article", "paragraph", "raw", ...}]
+
+
+@dataclass
+class AnswerSentence:
+    text: str  # verbatim from the cited passage
+    citations: list[int]
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    mode: str  # "extractive" or "llm"
+    answer: str  # sentences with their [n] markers
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    notice: str | None = None  # e.g. why the generative answer fell back to extractive
+    nearest: list[dict] = field(default_factory=list)  # hits shown when not answered
+
+    def to_dict(self) -> dict:
+        return asdict(self)

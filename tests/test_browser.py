@@ -1,0 +1,231 @@
+"""The app as a person uses it: `python -m app.web` started as a subprocess on the two shipped
+reports, driven in Debian's Chromium (/usr/bin/chromium) through Playwright.
+
+One server and one browser page for the whole module; each test works in its own view and saves
+a screenshot to tests/artifacts/. scripts/install-browser.sh installs chromium (apt) and
+playwright (pip); Playwright's own browser download is never used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run"]
+UPLOAD = """# Notes from the brick kilns
+
+## Wages withheld at the kilns
+
+The foreman at the Zhezkazgan kilns withheld the wages of seasonal brickmakers for three
+months and called it the quokka arrangement <script>window.__ombuds_xss = 1</script>.
+Workers could not leave before the season ended.
+"""
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="/usr/bin/chromium is absent: run scripts/install-browser.sh (apt-get install "
+           "chromium, pip install playwright)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(corpus_data, tmp_path_factory):
+    """`python -m app.web` on a private copy of the indexed reports; yields (url, start time)."""
+    data = tmp_path_factory.mktemp("browser") / "data"
+    shutil.copytree(corpus_data, data)
+    port = free_port()
+    log = tmp_path_factory.mktemp("browser-log") / "server.log"
+    env = dict(os.environ, OMBUDS_DATA_DIR=str(data), HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1")
+    env.pop("GRADIO_TEMP_DIR", None)  # the app keeps Gradio's cache in its data dir
+    started = time.perf_counter()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.web", "--data-dir", str(data),
+                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
+            if time.perf_counter() - started > 180:
+                pytest.fail(f"the app did not start in 180 s: {log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield url, started, data
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    from playwright.sync_api import sync_playwright  # installed by scripts/install-browser.sh
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 1000},
+                                      accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(app_url[0])
+        page.wait_for_selector("#ask-question textarea")
+        yield page
+        context.close()
+        browser.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def no_script_ran(page) -> bool:
+    return page.evaluate("typeof window.__ombuds_xss") == "undefined"
+
+
+def test_ask_shows_the_answer_and_its_citations(page, app_url):
+    page.fill("#ask-question textarea", "Do employers confiscate the passports of migrant workers?")
+    page.click("#ask-button")
+    answer = page.wait_for_selector("#ask-output .ob-banner.ob-ok")
+    first = time.perf_counter() - app_url[1]
+    (ARTIFACTS / "timing.txt").write_text(
+        f"from `python -m app.web` to the first answered question in the browser: {first:.1f} s\n")
+    print(f"\nstart to first answered question: {first:.1f} s")
+    assert "[1]" in answer.inner_text()
+    cited = page.locator("#ask-output article.ob-card")
+    assert cited.count() >= 1
+    assert "FIDH 2018" in cited.first.locator(".ob-cite").inner_text()
+    assert cited.first.locator("mark").count() >= 1  # the supporting sentence
+    cited.first.locator("details summary").click()
+    assert cited.first.locator("details .ob-focus").is_visible()
+    cited.first.locator("button.ob-copy").click()
+    page.wait_for_function("document.querySelector('#ask-output button.ob-copy')"
+                           ".textContent === 'Copied'")
+    page.locator("#ask-pick label").first.click()
+    page.click("#ask-add")
+    page.click("#ask-add-answer")
+    shot(page, "ask")
+
+    page.fill("#ask-question textarea", "What is the boiling point of mercury in Fahrenheit?")
+    page.click("#ask-button")
+    refusal = page.wait_for_selector("#ask-output .ob-banner.ob-no")
+    assert "does not answer" in refusal.inner_text()
+    assert page.locator("#ask-output article.ob-card").count() >= 1
+    shot(page, "ask-unanswered")
+
+
+def test_filtered_search_opens_the_section_scrolled_to_the_result(page):
+    open_tab(page, "Search")
+    page.fill("#search-query textarea", "wages withheld by the employer")
+    page.get_by_text("Filters").nth(1).click()  # the Search tab's filters (Ask's come first)
+    page.locator("#search-type label", has_text="testimony").click()
+    page.fill("#search-from textarea, #search-from input", "2017-11")
+    page.click("#search-button")
+    page.wait_for_selector("#search-results article.ob-card")
+    results = page.locator("#search-results article.ob-card")
+    assert results.count() >= 1
+    for i in range(results.count()):
+        assert results.nth(i).locator(".ob-badge").inner_text() == "testimony"
+    page.locator("#search-pick label").nth(results.count() - 1).click()
+    focus = page.wait_for_selector("#search-section mark.ob-focus")
+    page.wait_for_timeout(300)
+    visible = page.evaluate("""() => {
+        const box = document.querySelector('#search-section .ob-section-text');
+        const mark = box.querySelector('mark.ob-focus');
+        return mark.offsetTop + 10 >= box.scrollTop
+            && mark.offsetTop < box.scrollTop + box.clientHeight;
+    }""")
+    assert visible and focus.is_visible()
+    page.click("#search-add")
+    shot(page, "search")
+
+
+def test_testimonies_view(page):
+    open_tab(page, "Testimonies")
+    page.fill("#testimony-place textarea, #testimony-place input", "Astana")
+    page.click("#testimony-button")
+    page.wait_for_function("document.querySelector('#testimony-output .ob-summary')"
+                           "?.textContent.includes('testimonies')")
+    cards = page.locator("#testimony-output article.ob-card")
+    assert cards.count() >= 1
+    assert "Astana" in cards.first.locator(".ob-attr").inner_text()
+    assert cards.first.locator(".ob-notes li").count() >= 1  # the source footnote
+    shot(page, "testimonies")
+
+
+def test_upload_a_file_and_find_it(page, app_url, tmp_path):
+    open_tab(page, "Library")
+    path = tmp_path / "Kiln notes.md"
+    path.write_text(UPLOAD, encoding="utf-8")
+    page.set_input_files("#library-upload input[type=file]", str(path))
+    page.wait_for_selector("#library-upload >> text=Kiln notes.md")
+    page.click("#library-ingest")
+    page.wait_for_function("document.querySelector('#library-log textarea')"
+                           "?.value.includes('ingested: Kiln notes.md')")
+    assert page.locator("#library-table", has_text="kiln-notes").count() == 1
+    assert (app_url[2] / "uploads" / "kiln-notes.md").is_file()
+    shot(page, "library")
+
+    open_tab(page, "Search")
+    page.locator("#search-type label", has_text="testimony").click()  # clear the filters
+    page.fill("#search-from textarea, #search-from input", "")
+    page.fill("#search-query textarea", "quokka arrangement at the brick kilns")
+    page.click("#search-button")
+    page.wait_for_selector("#search-results article.ob-card >> text=Zhezkazgan")
+    card = page.locator("#search-results article.ob-card").first
+    assert "Notes from the brick kilns" in card.inner_text()
+    assert "<script>window.__ombuds_xss = 1</script>" in card.inner_text()  # shown, as text
+    assert no_script_ran(page)
+
+
+def test_collection_export_to_word(page, tmp_path):
+    import docx
+
+    open_tab(page, "Collection")
+    view = page.locator("#collection-view")
+    page.wait_for_selector("#collection-view article.ob-card")
+    assert view.locator("article.ob-card").count() >= 3  # a passage, an answer, a testimony
+    page.fill("#collection-title textarea, #collection-title input", "Passports: training pack")
+    page.click("#collection-docx")
+    link = page.wait_for_selector("#collection-file a[download], #collection-file a")
+    with page.expect_download() as download:
+        link.click()
+    path = ARTIFACTS / "collection.docx"
+    download.value.save_as(str(path))
+    shot(page, "collection")
+    document = docx.Document(str(path))
+    text = [p.text for p in document.paragraphs]
+    assert text[0] == "Passports: training pack"
+    assert any(t.startswith("1. ") and "FIDH 2018" in t for t in text)
+    assert any(t.startswith("Source: FIDH and ADC") for t in text)
+    assert "Sources" in text
+    assert no_script_ran(page)
