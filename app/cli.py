@@ -251,15 +251,16 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
 @data_dir_option
 @click.option("--doc", "doc_id", help="Only this document id.")
 @click.option("--type", "passage_type", type=click.Choice(PASSAGE_TYPES), help="Only this type.")
+@click.option("--paragraph", type=int, help="Only the passage holding this numbered paragraph.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, all fields.")
-def passages(
-    data_dir: Path | None, doc_id: str | None, passage_type: str | None, as_json: bool
-) -> None:
+def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None,
+             paragraph: int | None, as_json: bool) -> None:
     """List stored passages with their metadata, to check the chunking.
 
     \b
     Examples:
       ombuds passages --doc un-a-hrc-27-53-add-2
+      ombuds passages --doc un-a-hrc-27-53-add-2 --paragraph 13
       ombuds passages --type testimony --json
     """
     store = Store(data_dir)
@@ -268,6 +269,8 @@ def passages(
             f"no document '{doc_id}' in {store.path} (see `ombuds documents`)"
         )
     for p in store.passages(doc_id, passage_type):
+        if paragraph is not None and not _holds_paragraph(p.paragraph, paragraph):
+            continue
         if as_json:
             click.echo(json.dumps(p.to_dict(), ensure_ascii=False))
             continue
@@ -296,6 +299,14 @@ def passages(
                 f"    ref: {r.instrument or 'unresolved'} art. {r.article or '-'}"
                 f"{' (' + r.paragraph + ')' if r.paragraph else ''}  <- {r.raw[:80]}"
             )
+
+
+def _holds_paragraph(paragraph: str | None, n: int) -> bool:
+    """Whether a passage's paragraph ("13" or "13-15") includes paragraph n."""
+    if not paragraph:
+        return False
+    lo, _, hi = paragraph.partition("-")
+    return lo.isdigit() and int(lo) <= n <= int(hi if hi.isdigit() else lo)
 
 
 @cli.command()

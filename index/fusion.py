@@ -39,13 +39,15 @@ def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(max(1, len(words) - n + 1))}
 
 
-def collapse_near_duplicates(ranked: list[str], texts: dict[str, str], threshold: float = 0.8
-                             ) -> list[str]:
+def collapse_near_duplicates(ranked: list[str], texts: dict[str, str], threshold: float = 0.8,
+                             limit: int | None = None) -> list[str]:
     """Drop a result whose text mostly repeats a better-ranked one (a report quoting a report,
-    the same table split twice); containment over 5-word shingles."""
+    the same table split twice); containment over 5-word shingles. Stops at `limit` kept."""
     kept: list[str] = []
     kept_shingles: list[set] = []
     for pid in ranked:
+        if limit is not None and len(kept) >= limit:
+            break
         s = shingles(texts[pid])
         if any(len(s & t) / max(1, min(len(s), len(t))) >= threshold for t in kept_shingles):
             continue

@@ -286,8 +286,9 @@ class Index:
         else:
             ranked = runs[0]
         scores = dict(ranked)
-        texts = {pid: self.passages[self.row[pid]].text for pid, _ in ranked[:depth]}
-        kept = collapse_near_duplicates([pid for pid, _ in ranked[:depth]], texts)
+        candidates = [pid for pid, _ in ranked[:depth]]
+        texts = {pid: self.passages[self.row[pid]].text for pid in candidates}
+        kept = collapse_near_duplicates(candidates, texts, limit=k)
         hits = []
         for rank, pid in enumerate(kept[:k], start=1):
             p = self.passages[self.row[pid]]

@@ -43,7 +43,11 @@ class Vectors:
         if approximate and n >= 1000:
             nlist = max(16, int(np.sqrt(n)))
             quantizer = faiss.IndexFlatIP(dim)
-            index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            # vectors kept as float16: half the memory (1M x 384 dims: 0.77 GB instead of 1.5)
+            # for scores that differ in the fourth decimal
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist,
+                                                  faiss.ScalarQuantizer.QT_fp16,
+                                                  faiss.METRIC_INNER_PRODUCT)
             rng = np.random.default_rng(0)
             sample = matrix[rng.choice(n, min(n, nlist * IVF_TRAIN_PER_LIST), replace=False)]
             index.train(sample)

@@ -74,6 +74,11 @@ def test_passages_json_lists_all_metadata(corpus_data, monkeypatch):
     assert all(r["passage_type"] == "testimony" for r in rows)
     code, out, _ = run("passages", "--doc", "un-a-hrc-27-53-add-2")
     assert code == 0 and "para. 13" in out
+    for n in (1, 13, 42, 68):  # each numbered paragraph is found by its number, whole
+        code, out, _ = run("passages", "--doc", "un-a-hrc-27-53-add-2", "--paragraph", str(n),
+                           "--json")
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert len(rows) == 1 and f"{n}. " in rows[0]["text"]
     code, _, err = run("passages", "--doc", "no-such-doc")
     assert code != 0
 
