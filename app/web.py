@@ -27,19 +27,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
+import gradio as gr
 
-import gradio as gr  # noqa: E402
-
-from app import export  # noqa: E402
-from index.citation import citation  # noqa: E402
-from index.embed import ModelError, get_embedder  # noqa: E402
-from index.lexical import tokenize  # noqa: E402
-from index.search import MODES, Filters, Index, IndexError_, date_span  # noqa: E402
-from index.store import Store  # noqa: E402
-from index.update import put_document  # noqa: E402
-from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError, Passage  # noqa: E402
-from ingest.pipeline import (  # noqa: E402
+from app import export
+from app.answer import answer_question
+from app.llm import LLMConfig, llm_answer
+from index.citation import citation
+from index.embed import ModelError, get_embedder
+from index.lexical import tokenize
+from index.search import MODES, Filters, Index, IndexError_, date_span
+from index.store import Store
+from index.update import put_document
+from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError, Passage
+from ingest.pipeline import (
     DEFAULT_MAX_MB,
     decode_text,
     file_type,
@@ -48,11 +48,6 @@ from ingest.pipeline import (  # noqa: E402
     read_checked,
     slug,
 )
-
-try:
-    from app.answer import answer_question
-except ImportError:  # cited answers (issue 4) not installed: the other views still work
-    answer_question = None
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 UPLOAD_TYPES = [".pdf", ".md", ".markdown", ".txt", ".text"]
@@ -137,6 +132,7 @@ class Ombuds:
         self.write_lock = threading.Lock()  # one upload or removal at a time
         self._read_lock = threading.Lock()  # the store's SQLite connection, for document texts
         self._texts: dict[str, str] = {}
+        self.llm = LLMConfig.from_env()  # generative answers when configured, as `ombuds ask`
         self.index.embedder.encode(["warm up"])  # load the model now, not on the first question
 
     # reading
@@ -546,7 +542,7 @@ CSS = """
 .ob-ok { border: 1px solid #3a7d44; }
 .ob-no { border: 1px solid #b5651d; background: rgba(181, 101, 29, 0.08); }
 .ob-answer { font-size: 1.05em; line-height: 1.6; }
-.ob-ref { text-decoration: none; font-weight: 600; }
+.ob-answer a.ob-ref { text-decoration: none; font-weight: 600; margin: 0; padding: 0 1px; }
 .ob-notice { font-size: 0.9em; margin-bottom: 6px; }
 .ob-section-text { position: relative; white-space: pre-wrap; max-height: 32rem;
   overflow-y: auto; line-height: 1.5; padding: 6px; }
@@ -642,6 +638,7 @@ def picker(choices: list[tuple[str, str]]):
 
 def build(app: Ombuds) -> gr.Blocks:
     """The Blocks app. Every event has an api_name, so tests can drive it with gradio_client."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # offline: no telemetry calls
     secret = _browser_secret(app.data_dir)
     with gr.Blocks(title="ombuds", delete_cache=(3600, 3600)) as demo:
         collection = gr.BrowserState([], storage_key="ombuds-collection", secret=secret)
@@ -682,16 +679,17 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             return '<p class="ob-empty">Type a question.</p>', None, picker([])
         if not app.index.ids:
             return EMPTY_LIBRARY, None, picker([])
-        if answer_question is None:
-            raise gr.Error("Cited answers are not available: the module app/answer.py is "
-                           "missing from this installation.")
+        index = app.index
         try:
-            answer = answer_question(app.index, q, k=8, filters=make_filters(
+            hits = index.search(q, k=8, mode="hybrid", filters=make_filters(
                 documents, kinds, jurisdictions, passage_types, date_from, date_to))
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
+        answer = answer_question(index, q, hits=hits)
+        if app.llm is not None:
+            answer = llm_answer(index, q, hits, answer, app.llm)
         if answer.answered:
-            item = export.answer_item(answer, app.index.docs)
+            item = export.answer_item(answer, index.docs)
             choices = [(f"[{c.n}] {c.citation}", c.passage_id) for c in answer.citations]
         else:
             item = None
@@ -856,8 +854,8 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
         drop = gr.Button("Drop", size="sm", variant="stop", elem_id="collection-drop")
         clear = gr.Button("Clear all", size="sm", elem_id="collection-clear")
     with gr.Row():
-        title = gr.Textbox(value="Collection", label="Title of the export", scale=3,
-                           elem_id="collection-title")
+        export_title = gr.Textbox(value="Collection", label="Title of the export", scale=3,
+                                  elem_id="collection-title")
         to_md = gr.Button("Export Markdown", elem_id="collection-md")
         to_docx = gr.Button("Export Word (.docx)", variant="primary", elem_id="collection-docx")
     file = gr.File(label="Exported file", interactive=False, elem_id="collection-file")
@@ -882,21 +880,20 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
             items.pop(int(i))
         return (items, *show(items))
 
-    def exported(items, title_, fmt):
-        items = list(items or [])
+    def exported(items, title, fmt):
+        items, title = list(items or []), (title or "").strip() or "Collection"
         if not items:
             raise gr.Error("The collection is empty.")
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        name = f"{slug(title_ or 'collection')}-{stamp}"
+        name = f"{slug(title)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         for old in app.exports.iterdir():  # earlier exports, already downloaded
             if time.time() - old.stat().st_mtime > 3600:
                 shutil.rmtree(old, ignore_errors=True)
         folder = Path(tempfile.mkdtemp(dir=app.exports))
         if fmt == "md":
             path = folder / f"{name}.md"
-            path.write_text(export.to_markdown(items, title_ or "Collection"), encoding="utf-8")
+            path.write_text(export.to_markdown(items, title), encoding="utf-8")
         else:
-            path = export.to_docx(items, folder / f"{name}.docx", title_ or "Collection")
+            path = export.to_docx(items, folder / f"{name}.docx", title)
         return str(path)
 
     outputs = [collection, view, chosen]
@@ -907,10 +904,10 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
                api_name="move_down")
     drop.click(dropped, [collection, chosen], outputs, api_name="drop")
     clear.click(lambda: ([], *show([])), None, outputs, api_name="clear")
-    to_md.click(lambda items, title: exported(items, title, "md"), [collection, title], [file],
-                api_name="export_markdown")
-    to_docx.click(lambda items, title: exported(items, title, "docx"), [collection, title], [file],
-                  api_name="export_docx")
+    to_md.click(lambda items, title: exported(items, title, "md"), [collection, export_title],
+                [file], api_name="export_markdown")
+    to_docx.click(lambda items, title: exported(items, title, "docx"), [collection, export_title],
+                  [file], api_name="export_docx")
     demo.load(show, [collection], [view, chosen], api_name="show_collection")
 
 
@@ -955,13 +952,14 @@ def serve(data_dir: Path | None = None, model: str | None = None, host: str = "1
     _, url, _ = demo.launch(
         server_name=host, server_port=port, auth=auth, auth_message="ombuds: please log in",
         prevent_thread_lock=True, quiet=True, show_error=True, css=CSS, theme=gr.themes.Soft(),
-        max_file_size=f"{int(max_mb * 1024)}kb", footer_links=["api"], run_history=False,
+        max_file_size=int(max_mb * 1024 * 1024), footer_links=["api"], run_history=False,
         enable_monitoring=False, ssr_mode=False, mcp_server=False,
         allowed_paths=[str(app.exports)],
     )
-    print(f"ombuds: {len(app.index.docs)} documents, {len(app.index.ids)} passages; serving on "
-          f"{url} (ready in {time.perf_counter() - t0:.1f} s){' with login' if auth else ''}",
-          flush=True)
+    answers = f"generated by {app.llm.model}, checked" if app.llm else "extractive"
+    print(f"ombuds: {len(app.index.docs)} documents, {len(app.index.ids)} passages, answers "
+          f"{answers}; serving on {url}{' with login' if auth else ''} (ready in "
+          f"{time.perf_counter() - t0:.1f} s)", flush=True)
     if not block:
         return demo, url
     try:

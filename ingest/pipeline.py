@@ -23,7 +23,7 @@ from .model import DOCUMENT_KINDS, Document, IngestError, Passage
 from .text import MD_HEADING, clean_inline, parse_text
 
 # Bump when parsing or chunking changes, so that unchanged files are re-ingested once.
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
 PDF_SUFFIXES = {".pdf"}
 SUPPORTED = sorted(TEXT_SUFFIXES | PDF_SUFFIXES)

@@ -247,7 +247,9 @@ def _read_blocks(raw: str, doc: Document, markdown: bool) -> tuple[list[_Raw], d
 
         sup = SUP_FOOTNOTE_LINE.match(stripped)
         if sup and len(group) == 1:
-            _add_note(notes, sup.group(1), sup.group(2) + " " + sup.group(3))
+            # "<sup>29. &</sup>quot;Justice"": an entity the conversion cut in two
+            joiner = "" if sup.group(2).endswith("&") else " "
+            _add_note(notes, sup.group(1), sup.group(2) + joiner + sup.group(3))
             last_note = True
             continue
         listed = [LIST_NOTE_LINE.match(ln.strip()) for ln in group]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -40,6 +41,17 @@ pytestmark = pytest.mark.skipif(
            "chromium, pip install playwright)")
 
 
+def copy_store(src: Path, dst: Path) -> None:
+    """Copy a data dir; the database through SQLite's backup API, which is consistent even when
+    another connection to src closes (checkpointing and deleting its -wal file) meanwhile."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("ombuds.sqlite3*"))
+    source = sqlite3.connect(src / "ombuds.sqlite3")
+    target = sqlite3.connect(dst / "ombuds.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,7 +62,7 @@ def free_port() -> int:
 def app_url(corpus_data, tmp_path_factory):
     """`python -m app.web` on a private copy of the indexed reports; yields (url, start time)."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    shutil.copytree(corpus_data, data)
+    copy_store(corpus_data, data)
     port = free_port()
     log = tmp_path_factory.mktemp("browser-log") / "server.log"
     env = dict(os.environ, OMBUDS_DATA_DIR=str(data), HF_HUB_OFFLINE="1",
@@ -105,6 +117,8 @@ def open_tab(page, name: str) -> None:
 
 
 def shot(page, name: str) -> None:
+    """A full-page screenshot of the view, without the passing "Added to the collection" toasts."""
+    page.add_style_tag(content=".toast-wrap { display: none !important; }")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -171,10 +185,12 @@ def test_filtered_search_opens_the_section_scrolled_to_the_result(page):
 
 def test_testimonies_view(page):
     open_tab(page, "Testimonies")
+    summary = "document.querySelector('#testimony-output .ob-summary')?.textContent"
+    page.wait_for_function(summary)  # all testimonies, shown when the page loads
+    everything = page.evaluate(summary)
     page.fill("#testimony-place textarea, #testimony-place input", "Astana")
     page.click("#testimony-button")
-    page.wait_for_function("document.querySelector('#testimony-output .ob-summary')"
-                           "?.textContent.includes('testimonies')")
+    page.wait_for_function(f"({summary}) !== {everything!r}")
     cards = page.locator("#testimony-output article.ob-card")
     assert cards.count() >= 1
     assert "Astana" in cards.first.locator(".ob-attr").inner_text()

@@ -34,6 +34,9 @@ def test_fidh_footnotes_attached_not_inlined(fidh):
     p = next(p for p in passages if "stipulates punishment for human trafficking" in p.text)
     note = next(f for f in p.footnotes if f.number == "23")
     assert note.text.startswith("Article 128 of the Criminal Code of the Republic of Kazakhstan")
+    # an HTML entity cut by the conversion ("<sup>29. &</sup>quot;Justice"") is rejoined
+    assert doc.footnotes["29"] == '"Justice"'
+    assert not any("&quot" in t or "& quot" in t for t in doc.footnotes.values())
     # a garbled marker ("<sup>668</sup>" where 68 is due) is repaired from the sequence
     p = next(p for p in passages if "my 22-year-old brother was deported" in p.text)
     assert "68" in [f.number for f in p.footnotes]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import sqlite3
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,17 @@ months <script>window.__ombuds_xss = 1</script> and called it the quokka arrange
 """
 
 
+def copy_store(src: Path, dst: Path) -> None:
+    """Copy a data dir; the database through SQLite's backup API, which is consistent even when
+    another connection to src closes (checkpointing and deleting its -wal file) meanwhile."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("ombuds.sqlite3*"))
+    source = sqlite3.connect(src / "ombuds.sqlite3")
+    target = sqlite3.connect(dst / "ombuds.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -39,7 +51,7 @@ def free_port() -> int:
 def web_data(corpus_data, tmp_path_factory) -> Path:
     """A private copy of the indexed reports: the upload test changes it."""
     data = tmp_path_factory.mktemp("web") / "data"
-    shutil.copytree(corpus_data, data)
+    copy_store(corpus_data, data)
     return data
 
 
