@@ -14,9 +14,9 @@ import click
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
 from index.search import MODES, Filters, Index, IndexError_, check_model
 from index.store import ENV_DATA_DIR, Store
-from index.update import put_document
+from index.update import ingest_file, put_document
 from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError
-from ingest.pipeline import DEFAULT_MAX_MB, discover, parse, prepare
+from ingest.pipeline import DEFAULT_MAX_MB, discover
 
 data_dir_option = click.option(
     "--data-dir",
@@ -83,26 +83,24 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     for path in bar:
         bar.set_postfix_str(path.name[-40:])
         try:
-            prepared = prepare(path, max_mb=max_mb)
-            if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
-                skipped.append(path)
-                continue
-            doc, passages = parse(prepared)
+            result = ingest_file(store, path, name, max_mb, force)
         except IngestError as e:
             failed.append(path)
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)
             continue
+        except ModelError as e:
+            _fail(str(e))
         except Exception as e:  # a parser bug must not stop the batch or lose stored data
             failed.append(path)
             reason = str(e).splitlines()[0] if str(e) else ""
             tqdm.write(f"error: {path}: unexpected {type(e).__name__}: {reason}", file=sys.stderr)
             continue
-        try:
-            embedded += put_document(store, get_embedder(name), doc, passages)
-        except ModelError as e:
-            _fail(str(e))
-        done.append(doc)
-        by_type.update(p.passage_type for p in passages)
+        if result.status == "unchanged":
+            skipped.append(path)
+            continue
+        embedded += result.embedded
+        done.append(result.doc)
+        by_type.update(p.passage_type for p in result.passages)
     bar.close()
     if store.vectors_count() or store.documents():
         Index.open(store.data_dir, name)  # bring the FAISS and BM25 files up to date
@@ -420,6 +418,33 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
             click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
         else:
             _print_answer(a)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to bind; beyond localhost, set OMBUDS_USER and OMBUDS_PASSWORD.")
+@click.option("--port", type=int, default=7860, show_default=True)
+@data_dir_option
+@model_option
+@click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
+              envvar="OMBUDS_MAX_MB", help="Refuse uploads larger than this.")
+def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb: float) -> None:
+    """Start the web app: Ask, Search, Testimonies, Library, Collection.
+
+    \b
+    Examples:
+      ombuds serve                                   # http://127.0.0.1:7860
+      OMBUDS_USER=trainer OMBUDS_PASSWORD=... ombuds serve --host 0.0.0.0
+
+    The index and the model are loaded once, at start. With OMBUDS_USER and OMBUDS_PASSWORD set
+    the app asks for a login; bound beyond localhost without one, it prints a warning.
+    """
+    from .web import serve as serve_app  # gradio is imported only for this command
+
+    try:
+        serve_app(data_dir, model, host, port, max_mb=max_mb)
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
 
 
 @cli.command("eval")

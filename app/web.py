@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -33,17 +33,16 @@ from app import export
 from app.answer import answer_question
 from app.llm import LLMConfig, llm_answer
 from index.citation import citation
-from index.embed import ModelError, get_embedder
+from index.embed import ModelError
 from index.lexical import tokenize
 from index.search import MODES, Filters, Index, IndexError_, date_span
 from index.store import Store
-from index.update import put_document
-from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError, Passage
+from index.update import ingest_file
+from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError, Passage
 from ingest.pipeline import (
     DEFAULT_MAX_MB,
     decode_text,
     file_type,
-    parse,
     prepare,
     read_checked,
     slug,
@@ -60,30 +59,6 @@ EXAMPLE_QUESTIONS = [
     "What does Article 128 of the Criminal Code of Kazakhstan punish?",
     "What did the Special Rapporteur recommend about labour inspection?",
 ]
-
-
-# --- ingesting one file (shared with `ombuds ingest`) ------------------------------------------
-
-
-@dataclass
-class Ingested:
-    doc_id: str
-    status: str  # "ingested" or "unchanged"
-    doc: Document | None = None
-    passages: list[Passage] = field(default_factory=list)
-    embedded: int = 0
-
-
-def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEFAULT_MAX_MB,
-                force: bool = False) -> Ingested:
-    """Check, parse, embed and store one file, as `ombuds ingest` does for each file; an
-    unchanged file (same content hash) is skipped. Raises IngestError (one line) or ModelError."""
-    prepared = prepare(path, max_mb=max_mb)
-    if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
-        return Ingested(prepared.doc_id, "unchanged")
-    doc, passages = parse(prepared)
-    embedded = put_document(store, get_embedder(model), doc, passages)
-    return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 
 
 # --- uploads ---------------------------------------------------------------------------------

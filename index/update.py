@@ -7,9 +7,13 @@ content hash is checked first).
 
 from __future__ import annotations
 
-from ingest.model import Document, Passage
+from dataclasses import dataclass, field
+from pathlib import Path
 
-from .embed import Embedder
+from ingest.model import Document, Passage
+from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
+
+from .embed import Embedder, get_embedder
 from .search import index_text
 from .store import Store, _pause_for_tests
 
@@ -29,3 +33,24 @@ def put_document(store: Store, embedder: Embedder, doc: Document, passages: list
     store.put(doc, passages, vectors)
     _pause_for_tests("stored")
     return len(missing)
+
+
+@dataclass
+class Ingested:
+    doc_id: str
+    status: str  # "ingested" or "unchanged"
+    doc: Document | None = None
+    passages: list[Passage] = field(default_factory=list)
+    embedded: int = 0
+
+
+def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEFAULT_MAX_MB,
+                force: bool = False) -> Ingested:
+    """Check, parse, embed and store one file, as `ombuds ingest` does for each file; an
+    unchanged file (same content hash) is skipped. Raises IngestError (one line) or ModelError."""
+    prepared = prepare(path, max_mb=max_mb)
+    if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
+        return Ingested(prepared.doc_id, "unchanged")
+    doc, passages = parse(prepared)
+    embedded = put_document(store, get_embedder(model), doc, passages)
+    return Ingested(doc.doc_id, "ingested", doc, passages, embedded)

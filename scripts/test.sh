@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/install-browser.sh   # Debian's chromium (apt, if missing) and playwright (pip) for the browser test
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check .
 .venv/bin/python -m pytest -m "not slow" -q "$@"

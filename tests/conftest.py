@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,17 @@ def un():
     return load(UN)
 
 
+def copy_store(src: Path, dst: Path) -> None:
+    """Copy a data dir; the database through SQLite's backup API, which is consistent even when
+    another connection to src closes (checkpointing and deleting its -wal file) meanwhile."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("ombuds.sqlite3*"))
+    source = sqlite3.connect(src / "ombuds.sqlite3")
+    target = sqlite3.connect(dst / "ombuds.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+
+
 def _build(data_dir: Path, *paths: Path) -> Path:
     from app.cli import cli
 
@@ -58,7 +70,7 @@ def corpus_data(tmp_path_factory) -> Path:
 def full_data(tmp_path_factory, corpus_data) -> Path:
     """The reports and the 25 legal texts, indexed (reuses the reports' embeddings)."""
     data = tmp_path_factory.mktemp("full") / "data"
-    shutil.copytree(corpus_data, data)
+    copy_store(corpus_data, data)
     return _build(data, CORPUS, LEGAL)
 
 
@@ -68,7 +80,7 @@ def copy_data(tmp_path):
 
     def copy(src: Path) -> Path:
         dst = tmp_path / f"copy-{len(os.listdir(tmp_path))}"
-        shutil.copytree(src, dst)
+        copy_store(src, dst)
         return dst
 
     return copy

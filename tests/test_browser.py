@@ -9,9 +9,7 @@ playwright (pip); Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -19,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import copy_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,15 +40,6 @@ pytestmark = pytest.mark.skipif(
            "chromium, pip install playwright)")
 
 
-def copy_store(src: Path, dst: Path) -> None:
-    """Copy a data dir; the database through SQLite's backup API, which is consistent even when
-    another connection to src closes (checkpointing and deleting its -wal file) meanwhile."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("ombuds.sqlite3*"))
-    source = sqlite3.connect(src / "ombuds.sqlite3")
-    target = sqlite3.connect(dst / "ombuds.sqlite3")
-    source.backup(target)
-    source.close()
-    target.close()
 
 
 def free_port() -> int:

@@ -4,15 +4,14 @@ the two shipped reports; and the collection export, checked by opening the files
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import sqlite3
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import docx
 import pytest
+from conftest import copy_store
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -30,15 +29,6 @@ months <script>window.__ombuds_xss = 1</script> and called it the quokka arrange
 """
 
 
-def copy_store(src: Path, dst: Path) -> None:
-    """Copy a data dir; the database through SQLite's backup API, which is consistent even when
-    another connection to src closes (checkpointing and deleting its -wal file) meanwhile."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("ombuds.sqlite3*"))
-    source = sqlite3.connect(src / "ombuds.sqlite3")
-    target = sqlite3.connect(dst / "ombuds.sqlite3")
-    source.backup(target)
-    source.close()
-    target.close()
 
 
 def free_port() -> int:
