@@ -44,6 +44,17 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _open_index(data_dir: Path | None, model: str | None) -> Index:
+    """The index, or a one-line error (another model, or nothing ingested yet)."""
+    try:
+        index = Index.open(data_dir, model)
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
+    if not index.ids:
+        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+    return index
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
@@ -184,12 +195,7 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
     """
     if bool(query) == bool(queries):
         _fail("give a QUERY or --queries FILE (not both)")
-    try:
-        index = Index.open(data_dir, model)
-    except (IndexError_, ModelError) as e:
-        _fail(str(e))
-    if not index.ids:
-        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+    index = _open_index(data_dir, model)
     filters = _filters(doc, kind, jurisdiction, passage_type, date_from, date_to)
     batch = [q.strip() for q in queries] if queries else [query]
     for q in batch:
@@ -392,12 +398,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 
     if bool(question) == bool(questions):
         _fail("give a QUESTION or --questions FILE (not both)")
-    try:
-        index = Index.open(data_dir, model)
-    except (IndexError_, ModelError) as e:
-        _fail(str(e))
-    if not index.ids:
-        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+    index = _open_index(data_dir, model)
     config = LLMConfig.from_env()
     use_llm = config is not None if llm is None else llm
     if use_llm and config is None:
@@ -468,10 +469,7 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     """
     from eval import run as ev
 
-    try:
-        index = Index.open(data_dir, model)
-    except (IndexError_, ModelError) as e:
-        _fail(str(e))
+    index = _open_index(data_dir, model)
     questions = ev.load_questions()
     needed = {e["doc_id"] for q in questions for e in q["evidence"]}
     missing = sorted(needed - set(index.docs))
