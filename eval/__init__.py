@@ -1,0 +1,1 @@
+"""Measuring ombuds: the evaluation set, retrieval metrics, the naive baseline, benchmarks."""

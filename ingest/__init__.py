@@ -1,0 +1,1 @@
+"""Turning files into passages: parsers, footnotes, chunking, passage types, legal references."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what tests/test_browser.py needs: Debian's Chromium (apt, only when /usr/bin/chromium
 # is missing) and the Playwright Python package (pip, into .venv). Playwright's own browser
-# download (`playwright install`) is never used: the test drives /usr/bin/chromium.
+# download is never used: the test drives /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
