@@ -183,26 +183,3 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
     answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in out_sentences)
     return Answer(question=question, answered=True, mode="extractive", answer=answer,
                   sentences=out_sentences, citations=citations)
-
-
-def features(index: Index, question: str) -> dict:
-    """What the refusal decision looks at, for calibration by `ombuds eval`."""
-    hits = index.search(question, k=8, mode="hybrid")
-    scored = evidence(index, question, hits)
-    return {"similarity": scored[0]["similarity"] if scored else 0.0,
-            "coverage": coverage(question, hits, index), "hits": hits}
-
-
-def calibrate(samples: list[tuple[dict, bool]]) -> tuple[float, float, dict]:
-    """Thresholds that best separate answerable from unanswerable questions: maximise the
-    smaller of (share of answerable kept, share of unanswerable declined)."""
-    best = (0.0, 0.0, {"kept": 0.0, "declined": 0.0})
-    for sim in np.arange(0.2, 0.7, 0.01):
-        for cov in (0.0, 0.25, 0.34, 0.5, 0.6, 0.67, 0.75):
-            kept = [f["similarity"] >= sim and f["coverage"] >= cov for f, ok in samples if ok]
-            declined = [not (f["similarity"] >= sim and f["coverage"] >= cov)
-                        for f, ok in samples if not ok]
-            stats = {"kept": float(np.mean(kept)), "declined": float(np.mean(declined))}
-            if min(stats.values()) > min(best[2].values()):
-                best = (round(float(sim), 2), cov, stats)
-    return best
