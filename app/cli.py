@@ -132,11 +132,11 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         sys.exit(1)
 
 
-def _filters(doc: tuple[str, ...], kind: tuple[str, ...], jurisdiction: tuple[str, ...],
-             passage_type: tuple[str, ...], date_from: str | None, date_to: str | None
-             ) -> Filters:
-    return Filters(list(doc), list(kind), list(jurisdiction), list(passage_type), date_from,
-                   date_to)
+def _batch(single: str | None, lines, what: str, option: str) -> list[str]:
+    """The one text given, or the non-blank lines of a batch file, in order."""
+    if bool(single) == bool(lines):
+        _fail(f"give a {what} or {option} FILE (not both)")
+    return [q.strip() for q in lines if q.strip()] if lines else [single]
 
 
 def filter_options(f):
@@ -193,14 +193,10 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
       ombuds search "maternity leave" --doc fidh-2018-kazakhstan -k 5 --json
       ombuds search --queries questions.txt --json > hits.jsonl
     """
-    if bool(query) == bool(queries):
-        _fail("give a QUERY or --queries FILE (not both)")
+    batch = _batch(query, queries, "QUERY", "--queries")
     index = _open_index(data_dir, model)
-    filters = _filters(doc, kind, jurisdiction, passage_type, date_from, date_to)
-    batch = [q.strip() for q in queries] if queries else [query]
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
     for q in batch:
-        if queries and not q:
-            continue
         try:
             hits = index.search(q, k=k, mode=mode, filters=filters)
         except IndexError_ as e:
@@ -396,18 +392,14 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
     from .answer import answer_question
     from .llm import LLMConfig, llm_answer
 
-    if bool(question) == bool(questions):
-        _fail("give a QUESTION or --questions FILE (not both)")
+    batch = _batch(question, questions, "QUESTION", "--questions")
     index = _open_index(data_dir, model)
     config = LLMConfig.from_env()
     use_llm = config is not None if llm is None else llm
     if use_llm and config is None:
         _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
-    filters = _filters(doc, kind, jurisdiction, passage_type, date_from, date_to)
-    batch = [q.strip() for q in questions] if questions else [question]
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
     for q in batch:
-        if questions and not q:
-            continue
         try:
             hits = index.search(q, k=k, mode="hybrid", filters=filters)
             a = answer_question(index, q, hits=hits)

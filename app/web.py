@@ -596,10 +596,7 @@ def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
     return FilterControls(doc, kind, jurisdiction, passage_type, date_from, date_to)
 
 
-def make_filters(doc, kind, jurisdiction, passage_type, date_from, date_to) -> Filters:
-    return Filters(list(doc or []), list(kind or []), list(jurisdiction or []),
-                   list(passage_type or []), (date_from or "").strip() or None,
-                   (date_to or "").strip() or None)
+make_filters = Filters.of
 
 
 def added(items: list[dict]) -> None:

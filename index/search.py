@@ -48,6 +48,14 @@ class Filters:
     date_from: str | None = None  # "2017", "2017-11", "2017-11-03"
     date_to: str | None = None
 
+    @classmethod
+    def of(cls, doc=None, kind=None, jurisdiction=None, passage_type=None, date_from=None,
+           date_to=None) -> Filters:
+        """Filters from form or command-line values (None, tuples or lists; blank dates)."""
+        return cls(list(doc or []), list(kind or []), list(jurisdiction or []),
+                   list(passage_type or []), (date_from or "").strip() or None,
+                   (date_to or "").strip() or None)
+
     def active(self) -> bool:
         return bool(self.doc or self.kind or self.jurisdiction or self.passage_type
                     or self.date_from or self.date_to)

@@ -236,9 +236,7 @@ def chunk(doc: Document, instrument: str | None = None) -> list[Passage]:
             if first.kind == "article" and first is not blocks[0] and not prefix:
                 prefix = f"{first.section[-1]} (continued)\n"  # carry the article heading
             text = prefix + doc.text[start:end]
-            blocks_in = list(dict.fromkeys(id(b) for u in group for b in u.blocks))
-            bl = [b for u in group for b in u.blocks]
-            bl = [next(b for b in bl if id(b) == i) for i in blocks_in]
+            bl = list({id(b): b for u in group for b in u.blocks}.values())  # distinct, in order
             kind = group[0].kind
             section = list(bl[0].section)
             refs = list(
