@@ -106,6 +106,13 @@ def open_tab(page, name: str) -> None:
     page.get_by_role("tab", name=name).click()
 
 
+def add(page, button: str, items: int) -> None:
+    """Click an "add to collection" button and wait until the collection holds `items`."""
+    page.click(button)
+    toast = page.get_by_text(f"Added to the collection ({items} item")
+    toast.first.wait_for(state="attached", timeout=60_000)
+
+
 def shot(page, name: str) -> None:
     """A full-page screenshot of the view, without the passing "Added to the collection" toasts."""
     page.add_style_tag(content=".toast-wrap { display: none !important; }")
@@ -135,8 +142,8 @@ def test_ask_shows_the_answer_and_its_citations(page, app_url):
     page.wait_for_function("document.querySelector('#ask-output button.ob-copy')"
                            ".textContent === 'Copied'")
     page.locator("#ask-pick label").first.click()
-    page.click("#ask-add")
-    page.click("#ask-add-answer")
+    add(page, "#ask-add", 1)
+    add(page, "#ask-add-answer", 2)
     shot(page, "ask")
 
     page.fill("#ask-question textarea", "What is the boiling point of mercury in Fahrenheit?")
@@ -169,7 +176,7 @@ def test_filtered_search_opens_the_section_scrolled_to_the_result(page):
             && mark.offsetTop < box.scrollTop + box.clientHeight;
     }""")
     assert visible and focus.is_visible()
-    page.click("#search-add")
+    add(page, "#search-add", 3)
     shot(page, "search")
 
 
