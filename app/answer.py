@@ -16,16 +16,44 @@ from index.search import Filters, Hit, Index
 
 from .answer_types import Answer, AnswerSentence, Citation
 
-MAX_SENTENCES = 3
+MAX_SENTENCES = 4
+MAX_CITED = 3  # passages cited by one answer
 MAX_PASSAGES = 6  # sentences are scored in the best passages only
-# Decline when the best sentence is barely related to the question, or when too little of the
-# question's distinctive vocabulary occurs in the best passages. MIN_COVERAGE was calibrated on
-# eval/questions.jsonl (answerable vs unanswerable questions, `ombuds eval` reports both
-# shares); sentence similarity alone did not separate them (MiniLM scores near-topic
-# questions the corpus cannot answer as high as answerable ones).
+W_SIMILARITY, W_OVERLAP, W_RANK = 0.6, 0.25, 0.15
+# Sentences within this share of the best sentence's score join the answer; the best sentence
+# of the top-ranked passage joins it when within TOP_PASSAGE_SHARE (retrieval's first hit is
+# the gold evidence more often than the sentence scorer's favourite).
+KEEP_SHARE = 0.7
+TOP_PASSAGE_SHARE = 0.7
+
+# When not to answer. Calibrated on eval/questions.jsonl (answerable and unanswerable questions;
+# `ombuds eval` reports both shares). Sentence similarity alone does not separate them: MiniLM
+# scores near-topic questions the corpus cannot answer as high as answerable ones. What does:
+# - the question's distinctive words (IDF-weighted, question words left out) are not in the
+#   best passages (MIN_COVERAGE);
+# - a rare name or number the question hinges on ("Dordoi", "Convention 190", "2019") occurs in
+#   no retrieved passage, or a country it names in none of the best three;
+# - it asks for a quantity ("how many", "what share") and the best sentence states none.
 MIN_SIMILARITY = 0.3
 MIN_COVERAGE = 0.45
-W_SIMILARITY, W_OVERLAP, W_RANK = 0.6, 0.25, 0.15
+RARE_IDF = 5.0  # a term in well under 1% of passages
+
+QUESTION_WORDS = frozenset(tokenize(
+    "what how which who whom whose when where why does do did is are was were can could should "
+    "would say said says tell told many much there any about it its the a an"))
+DEMONYMS = {"kazakh": "kazakhstan", "kyrgyz": "kyrgyzstan", "uzbek": "uzbekistan",
+            "tajik": "tajikistan", "turkmen": "turkmenistan", "russian": "russia",
+            "chinese": "china"}
+_DEMONYM_TERMS = {tokenize(k)[0]: tokenize(v)[0] for k, v in DEMONYMS.items()}
+COUNTRY_TERMS = frozenset(_DEMONYM_TERMS.values())
+QUANTITY_QUESTION = re.compile(
+    r"\b(how\s+(many|much)|what\s+(share|proportion|percentage|number|amount|figure)|"
+    r"in\s+(tenge|soms?|roubles|rubles|dollars|usd|euros))\b", re.I)
+QUANTITY = re.compile(
+    r"(?<![\w.-])\d[\d,. ]*(?![\w-])|%|\b(one|two|three|four|five|six|seven|eight|nine|ten|"
+    r"eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|thousand|million|billion|half|"
+    r"third|quarter|percent|per\s+cent|dozen)s?\b", re.I)
+YEAR = re.compile(r"(19|20)\d\d")
 
 # sentence ends: ., ! or ? (and a closing quote) before a space and a capital, a quote or a digit,
 # except after common abbreviations and initials
@@ -80,30 +108,85 @@ def legal_ref_label(r) -> str:
     return f"{name}{art}{par}"
 
 
-def coverage(question: str, hits: list[Hit], index: Index) -> float:
-    """IDF-weighted share of the question's words found in the three best passages (with
-    their notes, section and document titles). A word the collection never uses weighs most:
-    a question about "Dordoi bazaar" or "ILO Convention 190" asks what the corpus lacks."""
-    terms = set(tokenize(question))
+def _terms(text: str) -> set[str]:
+    """BM25 terms, a demonym counted as its country ("Kazakh" -> "Kazakhstan")."""
+    return {_DEMONYM_TERMS.get(t, t) for t in tokenize(text)}
+
+
+def _hit_terms(hits: list[Hit]) -> set[str]:
+    """The terms of passages with their notes, section and document titles."""
+    found: set[str] = set()
+    for h in hits:
+        p = h.passage
+        found |= _terms(" ".join([p.text, h.short_title, h.doc_title, *p.section,
+                                  *(f.text for f in p.footnotes)]))
+    return found
+
+
+def _idf(index: Index):
     model = index.lexical.model
-    if not terms or model is None:
-        return 1.0
     n = index.lexical.size
-    indptr = model.scores["indptr"]
+    indptr = model.scores["indptr"] if model is not None else None
 
     def idf(t: str) -> float:
-        if t not in model.vocab_dict:
-            return float(np.log(n) + 1)
+        if model is None or t not in model.vocab_dict:
+            return float(np.log(max(n, 1)) + 1)  # a word the collection never uses weighs most
         df = indptr[model.vocab_dict[t] + 1] - indptr[model.vocab_dict[t]]
         return float(np.log((n - df + 0.5) / (df + 0.5) + 1))
 
-    found: set[str] = set()
-    for h in hits[:3]:
-        p = h.passage
-        found |= set(tokenize(" ".join([p.text, h.short_title, *p.section,
-                                        *(f.text for f in p.footnotes)])))
+    return idf
+
+
+def coverage(question: str, hits: list[Hit], index: Index) -> float:
+    """IDF-weighted share of the question's words (question words left out) found in the
+    three best passages, with their notes, section and document titles."""
+    terms = _terms(question) - QUESTION_WORDS
+    if not terms or index.lexical.model is None:
+        return 1.0
+    found = _hit_terms(hits[:3])
+    idf = _idf(index)
     weights = {t: idf(t) for t in terms}
     return sum(w for t, w in weights.items() if t in found) / sum(weights.values())
+
+
+def names_and_numbers(question: str) -> list[str]:
+    """The capitalised words (past the first), acronyms and numbers of a question."""
+    words = re.findall(r"[A-Za-z][\w'’-]*|\d+", question)
+    return [w for i, w in enumerate(words)
+            if w.isdigit() or (i > 0 and w[0].isupper()) or (len(w) > 1 and w.isupper())]
+
+
+def missing_name(question: str, hits: list[Hit], index: Index) -> str | None:
+    """A rare name or number of the question that no retrieved passage mentions, or a country
+    it names that none of the best three mention; None when every one is there."""
+    idf = _idf(index)
+    found_all, found_best = _hit_terms(hits), _hit_terms(hits[:3])
+    for word in names_and_numbers(question):
+        for t in _terms(re.sub(r"(?<=[A-Z])s$", "", word)) - QUESTION_WORDS:  # "NGOs"
+            if (idf(t) >= RARE_IDF and t not in found_all) or \
+                    (t in COUNTRY_TERMS and t not in found_best):
+                return word
+    return None
+
+
+def states_quantity(sentence: str) -> bool:
+    """A number, a number word or a share, not counting years or list numbering."""
+    sentence = re.sub(r"^\s*[\d.)(-]+\s", "", sentence)
+    return any(not YEAR.fullmatch(m.group(0).strip(" ,.")) for m in QUANTITY.finditer(sentence))
+
+
+def refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[dict]) -> str | None:
+    """Why the corpus does not answer the question, or None when the evidence is enough."""
+    if not scored or scored[0]["similarity"] < MIN_SIMILARITY:
+        return "no passage is close to the question"
+    name = missing_name(question, hits, index)
+    if name:
+        return f"no passage found mentions “{name}”"
+    if coverage(question, hits, index) < MIN_COVERAGE:
+        return "the best passages leave most of the question's terms out"
+    if QUANTITY_QUESTION.search(question) and not states_quantity(scored[0]["text"]):
+        return "the question asks for a figure and the best passage gives none"
+    return None
 
 
 def evidence(index: Index, question: str, hits: list[Hit]) -> list[dict]:
@@ -139,27 +222,26 @@ def _with_context(c: dict) -> tuple[int, int]:
     return c["start"], c["end"]
 
 
-def answer_question(index: Index, question: str, k: int = 8, filters: Filters | None = None,
-                    hits: list[Hit] | None = None) -> Answer:
-    """The extractive answer to a question, with its citations, or a plain refusal."""
-    hits = hits if hits is not None else index.search(question, k=k, mode="hybrid",
-                                                      filters=filters)
-    nearest = [h.to_dict() for h in hits[:5]]
-    scored = evidence(index, question, hits)
-    cover = coverage(question, hits, index)
-    if not scored or scored[0]["similarity"] < MIN_SIMILARITY or cover < MIN_COVERAGE:
-        return Answer(question=question, answered=False, mode="extractive",
-                      answer="The corpus does not answer this question. The nearest passages "
-                             "are listed below.", nearest=nearest)
+def choose(scored: list[dict]) -> list[tuple[dict, int, int]]:
+    """The answer's sentences (with their context span): the best sentence, the best of the
+    top-ranked passage when close, then any within KEEP_SHARE of the best."""
+    best = scored[0]["score"]
+    top_passage = next((c for c in scored if c["rank"] == 0), None)
+    wanted = [scored[0]]
+    if top_passage is not None and top_passage["score"] >= best * TOP_PASSAGE_SHARE:
+        wanted.append(top_passage)
+    wanted += [c for c in scored[1:] if c["score"] >= best * KEEP_SHARE]
     chosen: list[tuple[dict, int, int]] = []
     passages_used: set[str] = set()
-    for c in scored:
+    for c in wanted:
         if len(chosen) == MAX_SENTENCES:
             break
-        if c["similarity"] < MIN_SIMILARITY or c["score"] < scored[0]["score"] * 0.85:
-            break
+        if c["similarity"] < MIN_SIMILARITY:
+            continue
+        if any(c is x for x, _, _ in chosen):
+            continue
         pid = c["hit"].passage.passage_id
-        if pid not in passages_used and len(passages_used) == 3:
+        if pid not in passages_used and len(passages_used) == MAX_CITED:
             continue
         start, end = _with_context(c)
         if any(pid == x["hit"].passage.passage_id and start < e and s < end
@@ -167,6 +249,23 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
             continue  # overlaps a sentence already chosen
         chosen.append((c, start, end))
         passages_used.add(pid)
+    return chosen
+
+
+def answer_question(index: Index, question: str, k: int = 8, filters: Filters | None = None,
+                    hits: list[Hit] | None = None) -> Answer:
+    """The extractive answer to a question, with its citations, or a plain refusal."""
+    hits = hits if hits is not None else index.search(question, k=k, mode="hybrid",
+                                                      filters=filters)
+    nearest = [h.to_dict() for h in hits[:5]]
+    scored = evidence(index, question, hits)
+    reason = refusal_reason(index, question, hits, scored)
+    if reason:
+        return Answer(question=question, answered=False, mode="extractive",
+                      answer=f"The corpus does not answer this question ({reason}). The "
+                             "nearest passages are listed below.", nearest=nearest,
+                      reason=reason)
+    chosen = choose(scored)
     # reading order: by passage rank, then position in the passage
     chosen.sort(key=lambda item: (item[0]["rank"], item[1]))
     numbers: dict[str, int] = {}

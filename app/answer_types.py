@@ -39,6 +39,7 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     notice: str | None = None  # e.g. why the generative answer fell back to extractive
     nearest: list[dict] = field(default_factory=list)  # hits shown when not answered
+    reason: str | None = None  # why the corpus does not answer, when it does not
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -474,6 +474,7 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     if naive:
         results.update(ev.evaluate_naive(index, questions))
     answers = ev.evaluate_answers(index, questions) if answers_ else None
+    situations = ev.evaluate_situations(index, ev.load_situations())
     answered = [q for q in questions if q["answerable"]]
     click.echo(f"{len(answered)} answerable questions ({len(questions) - len(answered)} "
                f"unanswerable, not scored here); {len(index.ids)} passages; "
@@ -485,17 +486,19 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
             f"ombuds ask: {answers['answered_with_gold']:.1%} of answered questions cite gold "
             f"evidence; {answers['unanswerable_declined']:.1%} of unanswerable questions "
             f"declined; {answers['answered_share']:.1%} of answerable questions answered")
+    provisions_text = ev.situations_table(situations)
+    click.echo(provisions_text)
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     ev.LATEST.write_text(
-        "# Latest evaluation\n\n" + text + "\n\nHybrid misses at 10 "
+        "# Latest evaluation\n\n" + text + "\n\n" + provisions_text + "\n\nHybrid misses at 10 "
         f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
     click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
     record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
                "config": {"model": index.model_name, "passages": len(index.ids),
                           "questions": len(answered), "k": 10,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
-               "metrics": results, "answers": answers}
+               "metrics": results, "answers": answers, "situations": situations}
     if record:
         history = ev.append_history(record_)
         ev.plot(history)

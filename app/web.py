@@ -378,9 +378,10 @@ def answer_html(app: Ombuds, answer) -> str:
             p = app.passage(h["passage_id"])
             if p is not None:
                 cards += card(app.excerpt(p), esc(p.text), number=f"{i}.")
+        why = f" ({esc(answer.reason)})" if answer.reason else ""
         notice = f" {esc(answer.notice)}" if answer.notice else ""
         return ('<div class="ob-banner ob-no"><b>The corpus does not answer this question.</b>'
-                f"{notice}</div>"
+                f"{why}{notice}</div>"
                 f'<h3 class="ob-h">Nearest passages</h3>{cards or "<p>(none)</p>"}')
     text = re.sub(r"\[(\d+)\]", r'<a class="ob-ref" href="#ob-cite-\1">[\1]</a>',
                   esc(answer.answer))

@@ -25,6 +25,7 @@ from index.search import EXTRA_MODES, MODES, Index
 
 EVAL_DIR = Path(__file__).resolve().parent
 QUESTIONS = EVAL_DIR / "questions.jsonl"
+SITUATIONS = EVAL_DIR / "situations.jsonl"
 HISTORY = EVAL_DIR / "history.jsonl"
 FLOORS = EVAL_DIR / "floors.json"
 LATEST = EVAL_DIR / "latest.md"
@@ -203,6 +204,48 @@ def plot(history: list[dict], path: Path = PLOT) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def load_situations(path: Path = SITUATIONS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> dict:
+    """`ombuds provisions` on every situation: Recall@5 (the share of gold articles in the top
+    5), MRR@10 and nDCG@10 of gold (instrument, article) pairs, with the citation graph and with
+    plain retrieval over provisions. Gold articles missing from the corpus are left out."""
+    from index.provisions import rank_provisions
+
+    in_corpus = {(p.instrument, p.article) for p in index.passages
+                 if p.passage_type == "provision"}
+    qrels = {s["id"]: {f"{g['instrument']}|{g['article']}": 1 for g in s["gold"]
+                       if (g["instrument"], g["article"]) in in_corpus} for s in situations}
+    qrels = {i: gold for i, gold in qrels.items() if gold}
+    out = {}
+    for name, use_graph in (("graph", True), ("plain", False)):
+        runs = {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
+                          rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
+                for s in situations if s["id"] in qrels}
+        q = Qrels(qrels)
+        r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(ids)} or {"none": 0.0}
+                 for i, ids in runs.items()})
+        values = evaluate(q, r, ["recall@5", "mrr@10", "ndcg@10"], make_comparable=True)
+        out[name] = {"R@5": round(float(values["recall@5"]), 4),
+                     "MRR@10": round(float(values["mrr@10"]), 4),
+                     "nDCG@10": round(float(values["ndcg@10"]), 4)}
+    out["situations"] = len(qrels)
+    return out
+
+
+def situations_table(results: dict) -> str:
+    lines = [f"`ombuds provisions` on {results['situations']} situations (gold articles):", "",
+             "| ranking | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|"]
+    for name, label in (("graph", "retrieval + citation graph"),
+                        ("plain", "plain retrieval over provisions")):
+        m = results[name]
+        lines.append(f"| {label} | {m['R@5']:.3f} | {m['MRR@10']:.3f} | {m['nDCG@10']:.3f} |")
+    return "\n".join(lines)
 
 
 def evaluate_answers(index: Index, questions: list[dict]) -> dict:

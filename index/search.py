@@ -238,6 +238,15 @@ class Index:
             if old.is_dir() and old.name != tmp.name:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def passage(self, passage_id: str) -> Passage | None:
+        row = self.row.get(passage_id)
+        return None if row is None else self.passages[row]
+
+    def cite(self, p: Passage) -> str:
+        """The pinpoint citation of a passage ("ICCPR, art. 8(1)-(3)")."""
+        doc = self.docs[p.doc_id]
+        return citation(p, doc["short_title"] or doc["title"])
+
     # searching
 
     def mask(self, f: Filters) -> np.ndarray | None:

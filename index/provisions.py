@@ -1,0 +1,310 @@
+"""Provisions and the citation graph: a report passage's legal references resolved to the
+articles of the conventions and codes in the corpus, each article's "cited by" list, and the
+ranking of provisions for a described situation.
+
+A reference resolves only to what the corpus holds: an instrument that is not ingested, or an
+article missing from a partial text, stays unresolved and is shown by name, never with text
+borrowed from another article.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from ingest.instruments import get_instrument
+from ingest.model import PASSAGE_TYPES, LegalRef, Passage
+
+from .search import Filters, Hit, Index
+
+# status of a resolved reference
+PROVISION = "provision"  # the article (and paragraph) is in the corpus
+INSTRUMENT = "instrument"  # the instrument is in the corpus; the reference names no article
+ARTICLE_MISSING = "article not in corpus"  # the instrument is, that article is not (partial text)
+NOT_IN_CORPUS = "instrument not in corpus"
+UNIDENTIFIED = "unidentified"  # the mention names no instrument that can be identified
+
+# Fact-pattern ranking: plain hybrid retrieval over provision passages (each article scored by
+# its best passage, scaled to 0..1), plus the votes of the report passages most relevant to the
+# situation: for the articles they cite (ARTICLE_VOTE) and, scaled by the article's own
+# retrieval score, for the instruments they name without an article (INSTRUMENT_VOTE; reports
+# often say "ILO Convention No. 29" and no more). Tuned on eval/situations.jsonl; `ombuds eval`
+# reports this combination beside plain retrieval.
+ARTICLE_VOTE = 1.5
+INSTRUMENT_VOTE = 0.5
+PROVISION_DEPTH = 150  # provision passages retrieved before grouping into articles
+EVIDENCE_DEPTH = 20  # report passages whose citations vote
+
+
+@dataclass
+class Link:
+    """One legal reference of a passage, resolved against the corpus."""
+
+    ref: LegalRef
+    status: str
+    label: str  # "Criminal Code of the Republic of Kazakhstan, art. 128"
+    doc_id: str | None = None  # the instrument's document in the corpus
+    passage_ids: list[str] = field(default_factory=list)  # the provision passages it points to
+
+    def to_dict(self, index: Index | None = None) -> dict:
+        out = {"instrument": self.ref.instrument, "article": self.ref.article,
+               "paragraph": self.ref.paragraph, "raw": self.ref.raw, "label": self.label,
+               "status": self.status, "doc_id": self.doc_id, "passage_ids": self.passage_ids}
+        if index is not None:  # the provision's text, one field away
+            out["provisions"] = [provision_dict(index, index.passage(pid))
+                                 for pid in self.passage_ids]
+        return out
+
+
+@dataclass
+class Article:
+    """One article of an instrument in the corpus: its passages in reading order."""
+
+    instrument: str
+    article: str
+    doc_id: str
+    passages: list[Passage]
+
+    @property
+    def title(self) -> str:
+        """ "Prohibition of forced labor" from "Article 7. Prohibition of forced labor"."""
+        first = self.passages[0].text.split("\n", 1)[0]
+        m = re.match(r"\s*Article\s+[\w.-]+\s*[.:-]?\s*(.*)$", first, re.I)
+        title = m.group(1).strip() if m else ""
+        return "" if title.lower().startswith("(continued") else title
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for p in self.passages)
+
+
+@dataclass
+class ProvisionHit:
+    """An article ranked for a situation, with the report passages that cite it."""
+
+    rank: int
+    score: float
+    retrieval: float  # the article's best passage score in plain retrieval (0..1)
+    graph: float  # the votes of relevant report passages citing the article (0..1)
+    article: Article
+    instrument_name: str
+    short_title: str
+    citation: str
+    matched: list[Passage]  # its passages that retrieval found, best first
+    cited_by: list[Hit]  # relevant report passages citing it, best first
+    cited_by_total: int  # every report passage in the corpus citing it
+
+    def to_dict(self, index: Index) -> dict:
+        a = self.article
+        return {
+            "rank": self.rank, "score": round(self.score, 6),
+            "retrieval_score": round(self.retrieval, 6), "graph_score": round(self.graph, 6),
+            "instrument": a.instrument, "instrument_name": self.instrument_name,
+            "doc_id": a.doc_id, "short_title": self.short_title, "article": a.article,
+            "title": a.title, "citation": self.citation, "text": a.text,
+            "passages": [provision_dict(index, p) for p in a.passages],
+            "matched_passage_ids": [p.passage_id for p in self.matched],
+            "cited_by": [{"passage_id": h.passage.passage_id, "doc_id": h.passage.doc_id,
+                          "citation": h.citation, "passage_type": h.passage.passage_type,
+                          "text": h.passage.text} for h in self.cited_by],
+            "cited_by_total": self.cited_by_total,
+        }
+
+
+def provision_dict(index: Index, p: Passage | None) -> dict:
+    if p is None:
+        return {}
+    return {"passage_id": p.passage_id, "doc_id": p.doc_id, "citation": index.cite(p),
+            "article": p.article, "paragraph": p.paragraph, "text": p.text}
+
+
+def ref_label(r: LegalRef) -> str:
+    """ "Criminal Code of the Republic of Kazakhstan, art. 128(2)"."""
+    name = r.instrument_name or r.instrument or r.raw
+    art = f", art. {r.article}" if r.article else ""
+    par = f"({r.paragraph})" if r.paragraph and r.article else ""
+    return f"{name}{art}{par}"
+
+
+def _leading_number(paragraph: str | None) -> int | None:
+    m = re.match(r"\s*(\d+)", paragraph or "")
+    return int(m.group(1)) if m else None
+
+
+def _covers(passage_paragraph: str | None, wanted: int) -> bool:
+    lo, _, hi = (passage_paragraph or "").partition("-")
+    if not lo.strip().isdigit():
+        return False
+    return int(lo) <= wanted <= int(hi if hi.strip().isdigit() else lo)
+
+
+class CitationGraph:
+    """Articles of the instruments in the corpus, and which report passages cite which."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.articles: dict[tuple[str, str], Article] = {}
+        self.instrument_doc: dict[str, str] = {}
+        for p in index.passages:
+            if p.passage_type != "provision" or not p.instrument:
+                continue
+            self.instrument_doc.setdefault(p.instrument, p.doc_id)
+            if p.article:
+                key = (p.instrument, p.article)
+                if key not in self.articles:
+                    self.articles[key] = Article(p.instrument, p.article, p.doc_id, [])
+                self.articles[key].passages.append(p)
+        self.article_of = {p.passage_id: key for key, a in self.articles.items()
+                           for p in a.passages}
+        self.cited_by: dict[tuple[str, str], list[str]] = defaultdict(list)
+        self._links: dict[str, list[Link]] = {}
+        for p in index.passages:
+            if p.passage_type == "provision":
+                continue
+            for link in self.links(p):
+                if link.status == PROVISION:
+                    key = (link.ref.instrument, link.ref.article)
+                    if p.passage_id not in self.cited_by[key]:
+                        self.cited_by[key].append(p.passage_id)
+
+    def resolve(self, ref: LegalRef) -> Link:
+        label = ref_label(ref)
+        if not ref.instrument:
+            return Link(ref, UNIDENTIFIED, label)
+        doc_id = self.instrument_doc.get(ref.instrument)
+        if doc_id is None:
+            return Link(ref, NOT_IN_CORPUS, label)
+        if not ref.article:
+            return Link(ref, INSTRUMENT, label, doc_id)
+        article = self.articles.get((ref.instrument, ref.article))
+        if article is None:
+            return Link(ref, ARTICLE_MISSING, label, doc_id)
+        pieces = article.passages
+        wanted = _leading_number(ref.paragraph)
+        if wanted is not None and len(pieces) > 1:  # point at the piece holding the paragraph
+            pieces = [p for p in pieces if _covers(p.paragraph, wanted)] or pieces
+        return Link(ref, PROVISION, label, doc_id, [p.passage_id for p in pieces])
+
+    def links(self, p: Passage) -> list[Link]:
+        """The passage's legal references, resolved, each (instrument, article, paragraph)
+        once."""
+        if p.passage_id not in self._links:
+            seen, out = set(), []
+            for r in p.legal_refs:
+                key = (r.instrument or r.raw.lower(), r.article, r.paragraph)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(self.resolve(r))
+            self._links[p.passage_id] = out
+        return self._links[p.passage_id]
+
+    def citing(self, instrument: str, article: str) -> list[Passage]:
+        """Every report passage that cites the article, in corpus order."""
+        ids = self.cited_by.get((instrument, article), [])
+        return [self.index.passages[self.index.row[pid]] for pid in ids]
+
+    def article(self, instrument: str, article: str) -> Article | None:
+        return self.articles.get((instrument, article))
+
+    def resolution(self) -> list[dict]:
+        """How the report passages' legal references resolve, by instrument: every distinct
+        (passage, instrument, article, paragraph) reference counted once."""
+        rows: dict[str, dict] = {}
+        for p in self.index.passages:
+            if p.passage_type == "provision":
+                continue
+            for link in self.links(p):
+                name = (link.ref.instrument_name or link.ref.instrument
+                        if link.ref.instrument else "(unidentified)")
+                row = rows.setdefault(link.ref.instrument or "", {
+                    "instrument": link.ref.instrument, "name": name, "references": 0,
+                    "with_article": 0, "resolved": 0, "article_missing": 0,
+                    "in_corpus": link.ref.instrument in self.instrument_doc})
+                row["references"] += 1
+                row["with_article"] += bool(link.ref.article)
+                row["resolved"] += link.status == PROVISION
+                row["article_missing"] += link.status == ARTICLE_MISSING
+        return sorted(rows.values(), key=lambda r: (-r["references"], r["name"]))
+
+
+def graph(index: Index) -> CitationGraph:
+    """The index's citation graph, built once per opened index."""
+    if getattr(index, "_graph", None) is None:
+        index._graph = CitationGraph(index)
+    return index._graph
+
+
+def _scaled(scores: dict) -> dict:
+    top = max(scores.values(), default=0.0)
+    return {key: (s / top if top > 0 else 0.0) for key, s in scores.items()}
+
+
+def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str | None = None,
+                    use_graph: bool = True) -> list[ProvisionHit]:
+    """The articles that apply to a described situation, best first (see ARTICLE_VOTE)."""
+    g = graph(index)
+    jur = [jurisdiction] if jurisdiction else []
+    retrieval: dict[tuple[str, str], float] = {}
+    matched: dict[tuple[str, str], list[Passage]] = defaultdict(list)
+    for h in index.search(situation, k=PROVISION_DEPTH, filters=Filters(
+            passage_type=["provision"], jurisdiction=jur)):
+        key = g.article_of.get(h.passage.passage_id)
+        if key is not None:
+            retrieval[key] = max(retrieval.get(key, 0.0), h.score)
+            matched[key].append(h.passage)
+    retrieval = _scaled(retrieval)
+    # the report passages relevant to the situation, and what they cite (shown even when
+    # their votes are not used)
+    article_votes: dict[tuple[str, str], float] = defaultdict(float)
+    instrument_votes: dict[str, float] = defaultdict(float)
+    evidence: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    citing_types = [t for t in PASSAGE_TYPES if t != "provision"]
+    for h in index.search(situation, k=EVIDENCE_DEPTH,
+                          filters=Filters(passage_type=citing_types)):
+        instruments, articles = set(), set()
+        for link in g.links(h.passage):
+            if link.doc_id is None or (
+                    jurisdiction and index.docs[link.doc_id]["jurisdiction"] != jurisdiction):
+                continue
+            instruments.add(link.ref.instrument)
+            if link.status == PROVISION:
+                articles.add((link.ref.instrument, link.ref.article))
+        for key in articles:
+            article_votes[key] += h.score
+            evidence[key].append(h)
+        for inst in instruments:
+            instrument_votes[inst] += h.score
+    article_votes, instrument_votes = _scaled(article_votes), _scaled(instrument_votes)
+    keys = set(retrieval) | (set(article_votes) if use_graph else set())
+
+    def score(key: tuple[str, str]) -> float:
+        r = retrieval.get(key, 0.0)
+        if not use_graph:
+            return r
+        return (r + ARTICLE_VOTE * article_votes.get(key, 0.0)
+                + INSTRUMENT_VOTE * instrument_votes.get(key[0], 0.0) * r)
+
+    combined = {key: score(key) for key in keys}
+    ranked = sorted(combined, key=lambda key: (-combined[key], key))[:k]
+    out = []
+    for rank, key in enumerate(ranked, start=1):
+        a = g.articles[key]
+        doc = index.docs[a.doc_id]
+        inst = get_instrument(a.instrument)
+        short = doc["short_title"] or doc["title"]
+        out.append(ProvisionHit(
+            rank=rank, score=combined[key], retrieval=retrieval.get(key, 0.0),
+            graph=article_votes.get(key, 0.0), article=a,
+            instrument_name=inst.name if inst else doc["title"], short_title=short,
+            citation=f"{short}, art. {a.article}", matched=matched.get(key, []),
+            cited_by=evidence.get(key, []), cited_by_total=len(g.cited_by.get(key, []))))
+    return out
+
+
+def group_by_instrument(hits: list[ProvisionHit]) -> list[tuple[str, list[ProvisionHit]]]:
+    """Instruments in the order of their best article, each with its articles by rank."""
+    groups: dict[str, list[ProvisionHit]] = {}
+    for h in hits:
+        groups.setdefault(h.article.instrument, []).append(h)
+    return list(groups.items())
