@@ -12,6 +12,7 @@ import re
 import numpy as np
 
 from index.lexical import tokenize
+from index.provisions import graph
 from index.search import Filters, Hit, Index
 
 from .answer_types import Answer, AnswerSentence, Citation
@@ -84,7 +85,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
-def _citation(n: int, hit: Hit, support: list[str]) -> Citation:
+def _citation(index: Index, n: int, hit: Hit, support: list[str]) -> Citation:
     p = hit.passage
     testimony = None
     if p.passage_type == "testimony":
@@ -96,16 +97,10 @@ def _citation(n: int, hit: Hit, support: list[str]) -> Citation:
         passage_type=p.passage_type, text=p.text, support=support,
         footnotes=[{"number": f.number, "text": f.text} for f in p.footnotes],
         testimony=testimony,
-        legal_refs=[r.__dict__ | {"cite": legal_ref_label(r)} for r in p.legal_refs],
+        # each reference resolved against the corpus, the cited provision's text included
+        legal_refs=[link.to_dict(index) | {"cite": link.label}
+                    for link in graph(index).links(p)],
     )
-
-
-def legal_ref_label(r) -> str:
-    """ "KZ-CRIMINAL-CODE art. 128" -> "Criminal Code of the Republic of Kazakhstan, art. 128"."""
-    name = r.instrument_name or r.instrument or r.raw
-    art = f", art. {r.article}" if r.article else ""
-    par = f"({r.paragraph})" if r.paragraph and r.article else ""
-    return f"{name}{art}{par}"
 
 
 def _terms(text: str) -> set[str]:
@@ -277,8 +272,8 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
         text = c["hit"].passage.text[start:end].strip()
         support.setdefault(pid, []).append(text)
         out_sentences.append(AnswerSentence(text=text, citations=[n]))
-    citations = [_citation(n, next(h for h in hits if h.passage.passage_id == pid), support[pid])
-                 for pid, n in numbers.items()]
+    by_id = {h.passage.passage_id: h for h in hits}
+    citations = [_citation(index, n, by_id[pid], support[pid]) for pid, n in numbers.items()]
     answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in out_sentences)
     return Answer(question=question, answered=True, mode="extractive", answer=answer,
                   sentences=out_sentences, citations=citations)

@@ -20,7 +20,9 @@ class Citation:
     support: list[str]  # the sentence(s) of the passage that the answer uses, verbatim
     footnotes: list[dict]  # [{"number", "text"}]
     testimony: dict | None  # {"speaker", "place", "date", "source"} for a testimony
-    legal_refs: list[dict]  # [{"instrument", "article", "paragraph", "raw", ...}]
+    # [{"instrument", "article", "paragraph", "raw", "label", "cite", "status", "doc_id",
+    #   "passage_ids", "provisions": [{"passage_id", "citation", "text", ...}]}]
+    legal_refs: list[dict]
 
 
 @dataclass

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
+from index.provisions import find_article, graph, group_by_instrument, linked, rank_provisions
 from index.search import MODES, Filters, Index, IndexError_, check_model
 from index.store import ENV_DATA_DIR, Store
 from index.update import ingest_file, put_document
@@ -202,8 +203,8 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
         except IndexError_ as e:
             _fail(str(e))
         if as_json or queries:
-            click.echo(json.dumps({"query": q, "hits": [h.to_dict() for h in hits]},
-                                  ensure_ascii=False))
+            click.echo(json.dumps({"query": q, "hits": [
+                h.to_dict() | linked(index, h.passage) for h in hits]}, ensure_ascii=False))
             continue
         if not hits:
             click.echo("no passage matches")
@@ -296,7 +297,7 @@ def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None
             click.echo(f"    [{f.number}] {f.text[:150]}")
         for r in p.legal_refs:
             click.echo(
-                f"    ref: {r.instrument or 'unresolved'} art. {r.article or '-'}"
+                f"    ref: {r.instrument or 'unidentified'} art. {r.article or '-'}"
                 f"{' (' + r.paragraph + ')' if r.paragraph else ''}  <- {r.raw[:80]}"
             )
 
@@ -336,6 +337,168 @@ def remove(doc_id: str, data_dir: Path | None) -> None:
     click.echo(f"removed {doc_id}")
 
 
+def _excerpt(text: str, width: int = 160) -> str:
+    text = " ".join(text.split())
+    return text[:width] + ("..." if len(text) > width else "")
+
+
+@cli.command()
+@click.argument("situation")
+@click.option("--jurisdiction", help="Only provisions of this jurisdiction (international, KZ, "
+              "KG...).")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Articles returned.")
+@click.option("--plain", is_flag=True, help="Plain retrieval over provisions, without the "
+              "citation graph's votes (for comparison).")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@data_dir_option
+@model_option
+def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as_json: bool,
+               data_dir: Path | None, model: str | None) -> None:
+    """The provisions that apply to a described situation, grouped by instrument, each with
+    the report passages that cite it.
+
+    Articles are ranked by hybrid retrieval over the conventions and codes, combined with the
+    citation graph: an article cited by report passages relevant to the situation ranks higher.
+
+    \b
+    Examples:
+      ombuds provisions "the farmer kept the passports of a family of tobacco pickers"
+      ombuds provisions "a 14-year-old works in the tobacco fields" --jurisdiction KZ --json
+    """
+    index = _open_index(data_dir, model)
+    known = sorted({d["jurisdiction"] for d in index.docs.values() if d["jurisdiction"]})
+    if jurisdiction and jurisdiction not in known:
+        _fail(f"no document of jurisdiction '{jurisdiction}' in the index (known: "
+              f"{', '.join(known)})")
+    hits = rank_provisions(index, situation, k=k, jurisdiction=jurisdiction,
+                           use_graph=not plain)
+    if as_json:
+        click.echo(json.dumps({"situation": situation, "jurisdiction": jurisdiction,
+                               "ranking": "plain" if plain else "graph",
+                               "provisions": [h.to_dict(index) for h in hits]},
+                              ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("no provision matches")
+    for instrument, group in group_by_instrument(hits):
+        click.echo(click.style(group[0].instrument_name, bold=True) + f"  ({instrument})")
+        for h in group:
+            title = f" {h.article.title}" if h.article.title else ""
+            click.echo(click.style(f"  {h.rank}. {h.citation}.{title}", bold=True)
+                       + f"  score {h.score:.3f} (retrieval {h.retrieval:.2f}, cited "
+                       f"{h.graph:.2f})")
+            click.echo("     " + _excerpt(h.article.text, 240))
+            for c in h.cited_by[:3]:
+                click.echo(f"     cited by {c.citation}: {_excerpt(c.passage.text, 120)}")
+            rest = h.cited_by_total - len(h.cited_by[:3])
+            if rest > 0:
+                click.echo(f"     ... cited by {rest} more report passage(s): "
+                           f"ombuds article {instrument} {h.article.article}")
+
+
+@cli.command()
+@click.argument("instrument")
+@click.argument("number")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@data_dir_option
+def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) -> None:
+    """Show one article of a convention or code, and every report passage that cites it.
+
+    INSTRUMENT is a registry id, document id, short title or name ("ICCPR", "C029",
+    "KZ-LABOUR-CODE", "Labour Code of Kazakhstan"); NUMBER is the article number.
+
+    \b
+    Examples:
+      ombuds article ICCPR 8
+      ombuds article KZ-CRIMINAL-CODE 128 --json
+    """
+    index = _open_index(data_dir, None)
+    inst_id, found = find_article(index, instrument, number)
+    if found is None:
+        where = f"{inst_id}" if inst_id else f"'{instrument}' (no such instrument in the corpus)"
+        _fail(f"article {number} of {where} is not in the corpus")
+    citing = graph(index).citing(found.instrument, found.article)
+    doc = index.docs[found.doc_id]
+    if as_json:
+        click.echo(json.dumps({
+            "instrument": found.instrument, "doc_id": found.doc_id, "doc_title": doc["title"],
+            "article": found.article, "title": found.title, "text": found.text,
+            "passages": [{"passage_id": p.passage_id, "citation": index.cite(p),
+                          "paragraph": p.paragraph, "text": p.text} for p in found.passages],
+            "cited_by": [{"passage_id": p.passage_id, "doc_id": p.doc_id,
+                          "citation": index.cite(p), "passage_type": p.passage_type,
+                          "text": p.text} for p in citing]}, ensure_ascii=False))
+        return
+    click.echo(click.style(f"{doc['title']}, art. {found.article}", bold=True))
+    click.echo(found.text)
+    click.echo("")
+    click.echo(click.style(f"Cited by {len(citing)} report passage(s)", bold=True))
+    for p in citing:
+        click.echo(f"  {index.cite(p)} [{p.passage_type}]: {_excerpt(p.text)}")
+
+
+@cli.command()
+@click.option("--unresolved", is_flag=True, help="Also list every reference that does not "
+              "resolve to a provision's text, with its passage.")
+@click.option("--json", "as_json", is_flag=True, help="JSON output.")
+@data_dir_option
+def refs(unresolved: bool, as_json: bool, data_dir: Path | None) -> None:
+    """How the legal references of the report passages resolve to provisions in the corpus,
+    by instrument.
+
+    A reference resolves when its instrument is ingested and the article it names is in the
+    ingested text; one to an instrument that is not in the corpus stays unresolved and is
+    shown by name.
+    """
+    index = _open_index(data_dir, None)
+    g = graph(index)
+    rows = g.resolution()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    total = sum(r["references"] for r in rows)
+    with_article = sum(r["with_article"] for r in rows)
+    resolved = sum(r["resolved"] for r in rows)
+    in_corpus = sum(r["references"] for r in rows if r["in_corpus"])
+    click.echo(f"{total} references in report passages; {in_corpus} "
+               f"({in_corpus / max(total, 1):.0%}) to an instrument in the corpus; {resolved} "
+               f"of the {with_article} that name an article "
+               f"({resolved / max(with_article, 1):.0%}) resolve to its text")
+    click.echo(f"{'instrument':<58} {'refs':>5} {'w/ art.':>7} {'resolved':>8}  in corpus")
+    for r in rows:
+        name = r["name"] if len(r["name"]) <= 56 else r["name"][:53] + "..."
+        click.echo(f"{name:<58} {r['references']:>5} {r['with_article']:>7} "
+                   f"{r['resolved']:>8}  {'yes' if r['in_corpus'] else 'no'}")
+    if unresolved:
+        click.echo("")
+        for p in index.passages:
+            if p.passage_type == "provision":
+                continue
+            for link in g.links(p):
+                if link.status not in ("provision", "instrument"):
+                    click.echo(f"{index.cite(p)}: {link.label} ({link.status}) <- "
+                               f"{_excerpt(link.ref.raw, 80)}")
+
+
+def _refs_lines(links: list[dict]) -> list[str]:
+    """Resolved references as lines: each provision found with where its text is, the rest
+    grouped by instrument and status ("..., arts. 129, 130 (article not in corpus)")."""
+    lines, rest = [], {}
+    for r in links:
+        if r["provisions"]:
+            where = "; ".join(p["citation"] for p in r["provisions"])
+            lines.append(f"{r['label']} -> {where}")
+        else:
+            key = (r["label"].split(", art. ")[0], r["status"])
+            rest.setdefault(key, []).append(r["article"])
+    for (name, status), articles in rest.items():
+        arts = [a for a in articles if a]
+        label = f"{name}, art{'s' if len(arts) > 1 else ''}. {', '.join(arts)}" if arts else name
+        lines.append(f"{label} ({status})")
+    return lines
+
+
 def _print_answer(a) -> None:
     if not a.answered:
         click.echo(click.style(a.answer, bold=True))
@@ -358,8 +521,8 @@ def _print_answer(a) -> None:
                 click.echo(f"    source note: {t['source']}")
         for sentence in c.support:
             click.echo(f"    > {sentence}")
-        if c.legal_refs:
-            click.echo("    cites: " + "; ".join(dict.fromkeys(r["cite"] for r in c.legal_refs)))
+        for line in _refs_lines(c.legal_refs):
+            click.echo(f"    cites: {line}")
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""The ombuds web app (Gradio): Ask, Search, Testimonies, Library and Collection.
+"""The ombuds web app (Gradio): Ask, Search, Provisions, Testimonies, Library and Collection.
 
     ombuds serve [--host 127.0.0.1] [--port 7860] [--data-dir DIR] [--model NAME]
     python -m app.web --data-dir DIR --port 7861          # the same, without the CLI
@@ -35,6 +35,15 @@ from app.llm import LLMConfig, llm_answer
 from index.citation import citation
 from index.embed import ModelError
 from index.lexical import tokenize
+from index.provisions import (
+    INSTRUMENT,
+    NOT_IN_CORPUS,
+    PROVISION,
+    UNIDENTIFIED,
+    graph,
+    group_by_instrument,
+    rank_provisions,
+)
 from index.search import MODES, Filters, Index, IndexError_, date_span
 from index.store import Store
 from index.update import ingest_file
@@ -59,6 +68,9 @@ EXAMPLE_QUESTIONS = [
     "What does Article 128 of the Criminal Code of Kazakhstan punish?",
     "What did the Special Rapporteur recommend about labour inspection?",
 ]
+NO_PROVISIONS = ('<p class="ob-empty">No convention or code is in the library: add legal texts '
+                 "in the Library view.</p>")
+CITED_BY_SHOWN = 3  # report passages shown open under an article; the rest behind a click
 
 
 # --- uploads ---------------------------------------------------------------------------------
@@ -109,6 +121,7 @@ class Ombuds:
         self._texts: dict[str, str] = {}
         self.llm = LLMConfig.from_env()  # generative answers when configured, as `ombuds ask`
         self.index.embedder.encode(["warm up"])  # load the model now, not on the first question
+        graph(self.index)  # the citation graph behind every "Cites:" row, built once
 
     # reading
 
@@ -162,6 +175,7 @@ class Ombuds:
     def reload(self) -> None:
         """Re-open the index after the store changed (rebuilt from stored embeddings)."""
         fresh = Index.open(self.data_dir, self.model)
+        graph(fresh)
         old, self.index = self.index, fresh
         with self._read_lock:
             self._texts.clear()
@@ -271,11 +285,16 @@ def support_spans(text: str, support: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
-def snippet(text: str, query: str, width: int = 420) -> str:
-    """A window of the text around the first query word, words highlighted."""
+def snippet(text: str, query: str, width: int = 420, mentions: list[str] | None = None) -> str:
+    """A window of the text around the first mention (when one is found) or else the first
+    query word, both highlighted."""
     flat = " ".join(text.split())
     spans = term_spans(flat, query)
-    start = max(0, spans[0][0] - width // 3) if spans else 0
+    cited = sorted({m.span() for raw in mentions or [] if raw.strip()
+                    for m in re.finditer(re.escape(" ".join(raw.split())), flat)})
+    first = cited or spans
+    spans = sorted(cited + spans)
+    start = max(0, first[0][0] - width // 3) if first else 0
     if start:
         start = flat.find(" ", start) + 1 or start
     piece = flat[start:start + width]
@@ -296,9 +315,96 @@ def notes_html(footnotes: list[dict]) -> str:
     return f'<ul class="ob-notes">{items}</ul>'
 
 
-def card(ex: dict, body: str, number: str = "", extra: str = "", anchor: str = "") -> str:
-    """One passage: pinpoint citation, type, document, attribution, text, notes."""
+UNRESOLVED = {NOT_IN_CORPUS: "not in the corpus", UNIDENTIFIED: "instrument unidentified",
+              "version not in corpus": "this version not in the corpus"}  # else the status
+
+
+def provision_text(app: Ombuds, passage_ids: list[str]) -> str:
+    """The cited provision passages, each under its pinpoint citation."""
+    out = []
+    for pid in passage_ids:
+        pp = app.index.passage(pid)
+        if pp is not None:
+            out.append(f'<div class="ob-law-cite">{esc(app.index.cite(pp))}</div>'
+                       f'<div class="ob-law-text">{esc(pp.text)}</div>')
+    return "".join(out)
+
+
+def article_list(articles: list[str]) -> str:
+    """ "art. 7", or "arts. 129–144, 309" with runs of consecutive numbers joined."""
+    runs: list[list[str]] = []
+    for a in articles:
+        if runs and a.isdigit() and runs[-1][-1].isdigit() and int(a) == int(runs[-1][-1]) + 1:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    parts = [r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
+    return ("art. " if len(articles) == 1 else "arts. ") + ", ".join(parts)
+
+
+def article_order(article: str) -> tuple:
+    m = re.match(r"\d+", article)
+    return (int(m.group()) if m else 10**9, article)
+
+
+def unresolved_labels(links: list) -> list[tuple[str, str, str, bool]]:
+    """(label, raw, status, several articles) of unresolved references, those of one instrument
+    and status in one label ("Criminal Code of the Republic of Kazakhstan, arts. 129–144")."""
+    groups: dict[tuple[str, str], list] = {}
+    for link in links:
+        name = link.ref.instrument_name or link.ref.instrument or link.ref.raw
+        groups.setdefault((link.status, name if link.ref.article else link.label), []).append(
+            link)
+    out = []
+    for (status, name), group in groups.items():
+        articles = sorted({x.ref.article + (f"({x.ref.paragraph})" if x.ref.paragraph else "")
+                           for x in group if x.ref.article}, key=article_order)
+        label = f"{name}, {article_list(articles)}" if articles else name
+        out.append((label, "; ".join(dict.fromkeys(x.ref.raw for x in group)), status,
+                    len(articles) > 1))
+    return out
+
+
+def refs_html(app: Ombuds, *passages: Passage) -> str:
+    """The passages' legal references ("Cites:"), resolved against the corpus: an article in
+    the corpus opens its text in place; an instrument named without an article is marked as
+    in the corpus; any other reference is shown by name as unresolved, never with text."""
+    g = graph(app.index)
+    links, seen = [], set()
+    for p in passages:
+        for link in g.links(p):
+            if (link.status, link.label) not in seen:
+                seen.add((link.status, link.label))
+                links.append(link)
+    if not links:
+        return ""
+    items = []
+    for link in links:  # the articles in the corpus first, each one click from its text
+        if link.status == PROVISION:
+            items.append(f'<details class="ob-law"><summary title="{esc(link.ref.raw)}">'
+                         f'{esc(link.label)}</summary><div class="ob-law-body">'
+                         f"{provision_text(app, link.passage_ids)}</div></details>")
+    for link in links:
+        if link.status == INSTRUMENT:
+            items.append(f'<span class="ob-inst" title="{esc(link.ref.raw)}">{esc(link.label)} '
+                         '<span class="ob-note">(in the corpus; no article named)</span></span>')
+    for label, raw, status, several in unresolved_labels(
+            [x for x in links if x.status not in (PROVISION, INSTRUMENT)]):
+        note = UNRESOLVED.get(status, status.replace("corpus", "the corpus"))
+        if several:
+            note = note.replace("article not", "articles not")
+        items.append(f'<span class="ob-unresolved" title="{esc(raw)}">{esc(label)} — '
+                     f"{esc(note)}</span>")
+    return f'<div class="ob-refs"><span class="ob-refs-h">Cites:</span>{"".join(items)}</div>'
+
+
+def card(ex: dict, body: str, number: str = "", extra: str = "", anchor: str = "",
+         app: Ombuds | None = None) -> str:
+    """One passage: pinpoint citation, type, document, attribution, text, notes, and (given
+    the app) its legal references, each cited article one click from its text."""
     source = ex["source"]
+    p = app.passage(ex["passage_id"]) if app is not None else None
+    refs = refs_html(app, p) if p is not None else ""
     doc_line = export.reference(source)
     attribution = (f'<div class="ob-attr">Testimony of {esc(ex["attribution"])}</div>'
                    if ex["attribution"] else "")
@@ -310,7 +416,7 @@ def card(ex: dict, body: str, number: str = "", extra: str = "", anchor: str = "
         f'<span class="ob-badge ob-{esc(ex["passage_type"])}">{esc(ex["passage_type"])}</span> '
         f"{copy_button(ex)}</header>"
         f'<div class="ob-doc">{esc(doc_line)}</div>{attribution}'
-        f'<div class="ob-text">{body}</div>{notes_html(ex["footnotes"])}{extra}</article>'
+        f'<div class="ob-text">{body}</div>{notes_html(ex["footnotes"])}{refs}{extra}</article>'
     )
 
 
@@ -377,7 +483,7 @@ def answer_html(app: Ombuds, answer) -> str:
         for i, h in enumerate(answer.nearest, start=1):
             p = app.passage(h["passage_id"])
             if p is not None:
-                cards += card(app.excerpt(p), esc(p.text), number=f"{i}.")
+                cards += card(app.excerpt(p), esc(p.text), number=f"{i}.", app=app)
         why = f" ({esc(answer.reason)})" if answer.reason else ""
         notice = f" {esc(answer.notice)}" if answer.notice else ""
         return ('<div class="ob-banner ob-no"><b>The corpus does not answer this question.</b>'
@@ -392,14 +498,10 @@ def answer_html(app: Ombuds, answer) -> str:
         ex = app.excerpt(p, c.support) if p else None
         if ex is None:
             continue
-        refs = ""
-        if c.legal_refs:
-            names = sorted({r.get("cite") or r.get("raw", "") for r in c.legal_refs})
-            refs = f'<div class="ob-refs">Legal references: {esc("; ".join(names))}</div>'
-        context = ("<details><summary>Context in the document</summary>"
+        context = ('<details class="ob-context"><summary>Context in the document</summary>'
                    f"{context_html(app, p)}</details>")
         cards.append(card(ex, marked(c.text, support_spans(c.text, c.support)),
-                          number=f"[{c.n}]", extra=refs + context, anchor=f"ob-cite-{c.n}"))
+                          number=f"[{c.n}]", extra=context, anchor=f"ob-cite-{c.n}", app=app))
     return (f'<div class="ob-banner ob-ok">{notice}<div class="ob-answer">{text}</div>'
             f'<div class="ob-mode">{esc(MODE_NOTES.get(answer.mode, answer.mode))}</div></div>'
             f'<h3 class="ob-h">Cited passages</h3>{"".join(cards)}')
@@ -412,8 +514,65 @@ def hits_html(app: Ombuds, hits, query: str) -> str:
     for h in hits:
         ex = app.excerpt(h.passage)
         cards.append(card(ex, snippet(h.passage.text, query), number=f"{h.rank}.",
-                          extra=f'<div class="ob-score">score {h.score:.3f}</div>'))
+                          extra=f'<div class="ob-score">score {h.score:.3f}</div>', app=app))
     return "".join(cards)
+
+
+# --- provisions --------------------------------------------------------------------------------
+
+
+def article_html(app: Ombuds, h, situation: str) -> str:
+    """One ranked article: citation, title, score, its full text, its own references, and the
+    report passages close to the situation that cite it (as cards, with their references)."""
+    a = h.article
+    ex = dict(app.excerpt(a.passages[0]), citation=h.citation)
+    title = f' <span class="ob-title">{esc(a.title)}</span>' if a.title else ""
+    g = graph(app.index)
+    cards = []
+    for i, c in enumerate(h.cited_by, start=1):
+        mentions = [link.ref.raw for link in g.links(c.passage)
+                    if (link.ref.instrument, link.ref.article) == (a.instrument, a.article)]
+        cards.append(card(app.excerpt(c.passage), snippet(c.passage.text, situation, 520,
+                                                          mentions), number=f"{i}.", app=app))
+    shown = "".join(cards[:CITED_BY_SHOWN]) or (
+        '<p class="ob-empty">No report passage close to this situation cites it.</p>')
+    rest = cards[CITED_BY_SHOWN:]
+    more = (f'<details class="ob-more"><summary>{len(rest)} more report passage'
+            f'{"s" if len(rest) > 1 else ""} close to the situation citing it</summary>'
+            f'{"".join(rest)}</details>') if rest else ""
+    n = h.cited_by_total
+    total = f"cited by {n} report passage{'' if n == 1 else 's'} in all"
+    return (
+        f'<article class="ob-provision" data-article="{esc(a.instrument)}:{esc(a.article)}">'
+        f'<header><span class="ob-n">{h.rank}.</span> <span class="ob-cite">{esc(h.citation)}'
+        f"</span>{title} {copy_button(ex)}</header>"
+        f'<div class="ob-score">score {h.score:.3f} (text {h.retrieval:.2f}, cited by '
+        f"relevant reports {h.graph:.2f})</div>"
+        '<details class="ob-article" open><summary>Text of the article</summary>'
+        f'<div class="ob-article-text">{marked(a.text, term_spans(a.text, situation))}</div>'
+        f"</details>{refs_html(app, *a.passages)}"
+        f'<div class="ob-citedby"><h4 class="ob-citedby-h">Cited by</h4>{shown}{more}'
+        f'<div class="ob-total">{esc(total)}</div></div></article>'
+    )
+
+
+def provisions_html(app: Ombuds, hits, situation: str) -> str:
+    """Ranked articles grouped by instrument, instruments in the order of their best article."""
+    if not hits:
+        return '<p class="ob-empty">No provision matches.</p>'
+    groups = group_by_instrument(hits)
+    out = [f'<p class="ob-summary">{len(hits)} article{"s" if len(hits) > 1 else ""} from '
+           f'{len(groups)} instrument{"s" if len(groups) > 1 else ""}, most applicable first: '
+           "ranked by how closely their text matches the situation and by the report passages "
+           "close to it that cite them.</p>"]
+    for instrument, group in groups:
+        source = app.excerpt(group[0].article.passages[0])["source"]
+        articles = "".join(article_html(app, h, situation) for h in group)
+        out.append(f'<section class="ob-instrument" data-instrument="{esc(instrument)}">'
+                   f'<h3 class="ob-inst-h">{esc(group[0].instrument_name)}</h3>'
+                   f'<div class="ob-doc">{esc(export.reference(source))}</div>{articles}'
+                   "</section>")
+    return "".join(out)
 
 
 def collection_html(items: list[dict]) -> str:
@@ -492,7 +651,7 @@ def testimonies_html(app: Ombuds, passages: list[Passage], summary: str, topic: 
         ex = app.excerpt(p)
         role = f'<div class="ob-role">Speaker: {esc(speaker_role(p.speaker))}</div>'
         body = marked(p.text, term_spans(p.text, topic)) if topic else esc(p.text)
-        cards.append(card(ex, body, number=f"{i}.", extra=role))
+        cards.append(card(ex, body, number=f"{i}.", extra=role, app=app))
     return f'<p class="ob-summary">{esc(summary)}</p>' + "".join(cards)
 
 
@@ -526,6 +685,32 @@ mark { background: #ffe58a; color: inherit; padding: 0 1px; }
 mark.ob-focus { background: #d6ecff; outline: 2px solid #4a90d9; }
 details summary { cursor: pointer; font-size: 0.9em; margin-top: 6px; }
 .ob-empty, .ob-summary { color: var(--body-text-color-subdued); }
+.ob-refs { display: flex; flex-wrap: wrap; gap: 3px 14px; align-items: baseline;
+  margin-top: 6px; }
+.ob-refs-h { font-weight: 600; }
+.ob-refs details.ob-law > summary { margin: 0; font-size: 1em;
+  color: var(--link-text-color, #1d5fa8); text-decoration: underline dotted; }
+.ob-refs details.ob-law[open] { flex-basis: 100%; border-left: 3px solid #4a90d9;
+  padding: 0 0 4px 8px; }
+.ob-law-body { color: var(--body-text-color); font-size: 1.1em; max-height: 22rem;
+  overflow-y: auto; }
+.ob-law-cite { font-weight: 600; margin-top: 6px; }
+.ob-law-text, .ob-article-text { white-space: pre-wrap; line-height: 1.5; }
+.ob-note { font-style: italic; }
+.ob-unresolved { font-style: italic; opacity: 0.85; }
+.ob-instrument { margin: 18px 0 8px 0; }
+.ob-inst-h { margin: 0; padding-bottom: 2px; font-size: 1.2em;
+  border-bottom: 2px solid var(--border-color-primary); }
+.ob-provision { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 10px 14px; margin: 10px 0; background: var(--background-fill-primary); }
+.ob-provision header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+.ob-title { font-style: italic; }
+.ob-article-text { max-height: 16rem; overflow-y: auto; padding: 6px 8px; margin-top: 4px;
+  border-radius: 6px; background: var(--background-fill-secondary); }
+.ob-citedby { margin: 8px 0 0 6px; padding-left: 10px;
+  border-left: 2px solid var(--border-color-primary); }
+.ob-citedby-h { margin: 4px 0 0 0; font-size: 1em; }
+.ob-total { font-size: 0.85em; color: var(--body-text-color-subdued); }
 """
 
 # Copy a citation (data-copy of the button clicked); the clipboard API needs a secure context
@@ -622,6 +807,8 @@ def build(app: Ombuds) -> gr.Blocks:
                 ask_doc_filter = ask_tab(app, collection)
             with gr.Tab("Search", id="search"):
                 search_doc_filter = search_tab(app, collection)
+            with gr.Tab("Provisions", id="provisions"):
+                provisions_tab(app)
             with gr.Tab("Testimonies", id="testimonies"):
                 testimonies_tab(app, demo, collection)
             with gr.Tab("Library", id="library"):
@@ -727,6 +914,46 @@ def search_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
     pick.change(open_passage, [pick], [section], api_name="open_passage")
     add.click(app.collect, [pick, collection], [collection], api_name="add_search_passage")
     return filters.doc
+
+
+def provisions_tab(app: Ombuds) -> None:
+    gr.Markdown("Describe a situation: the articles of the conventions and codes in the library "
+                "that apply to it, grouped by instrument, each with the report passages that "
+                "cite it.")
+    with gr.Row():
+        situation_ = gr.Textbox(label="Situation", lines=2, scale=5,
+                                elem_id="provisions-situation",
+                                placeholder="e.g. the farmer kept the passports of a family of "
+                                            "tobacco pickers and paid them nothing until the end "
+                                            "of the harvest")
+        button = gr.Button("Find provisions", variant="primary", scale=1,
+                           elem_id="provisions-button")
+    with gr.Row():
+        jurisdiction_ = gr.Dropdown(["any", *app.jurisdictions()], value="any",
+                                    label="Jurisdiction", elem_id="provisions-jurisdiction")
+        k_ = gr.Slider(3, 30, value=10, step=1, label="Articles", elem_id="provisions-k")
+    results = html_view(elem_id="provisions-results")
+
+    def find(situation, jurisdiction, k):
+        s = (situation or "").strip()
+        if not s:
+            return ('<p class="ob-empty">Describe a situation: who did what to whom, where and '
+                    "for how long.</p>")
+        index = app.index
+        if not index.ids:
+            return EMPTY_LIBRARY
+        if not graph(index).articles:
+            return NO_PROVISIONS
+        jur = None if jurisdiction in (None, "", "any") else jurisdiction
+        try:
+            hits = rank_provisions(index, s, k=int(k), jurisdiction=jur)
+        except IndexError_ as e:
+            raise gr.Error(str(e)) from None
+        return provisions_html(app, hits, s)
+
+    inputs = [situation_, jurisdiction_, k_]
+    button.click(find, inputs, [results], api_name="provisions")
+    situation_.submit(find, inputs, [results], api_visibility="private")
 
 
 def testimonies_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) -> None:

@@ -23,18 +23,21 @@ PROVISION = "provision"  # the article (and paragraph) is in the corpus
 INSTRUMENT = "instrument"  # the instrument is in the corpus; the reference names no article
 ARTICLE_MISSING = "article not in corpus"  # the instrument is, that article is not (partial text)
 NOT_IN_CORPUS = "instrument not in corpus"
+OTHER_VERSION = "version not in corpus"  # "the Criminal Code of 1997"; the corpus has 2014's
 UNIDENTIFIED = "unidentified"  # the mention names no instrument that can be identified
 
 # Fact-pattern ranking: plain hybrid retrieval over provision passages (each article scored by
-# its best passage, scaled to 0..1), plus the votes of the report passages most relevant to the
+# its best passage, scaled to 0..1), plus votes from the report passages most relevant to the
 # situation: for the articles they cite (ARTICLE_VOTE) and, scaled by the article's own
-# retrieval score, for the instruments they name without an article (INSTRUMENT_VOTE; reports
-# often say "ILO Convention No. 29" and no more). Tuned on eval/situations.jsonl; `ombuds eval`
-# reports this combination beside plain retrieval.
-ARTICLE_VOTE = 1.5
-INSTRUMENT_VOTE = 0.5
+# retrieval score, for the instruments they cite (INSTRUMENT_VOTE; reports often say "ILO
+# Convention No. 29" and no more). A testimony rarely cites law itself, but the analysis around
+# it does: the other report passages of its section vote too, at SECTION_VOTE of its weight.
+# Tuned on eval/situations.jsonl; `ombuds eval` reports this beside plain retrieval.
+ARTICLE_VOTE = 2.0
+INSTRUMENT_VOTE = 1.0
+SECTION_VOTE = 0.1
 PROVISION_DEPTH = 150  # provision passages retrieved before grouping into articles
-EVIDENCE_DEPTH = 20  # report passages whose citations vote
+EVIDENCE_DEPTH = 10  # relevant report passages whose citations vote
 
 
 @dataclass
@@ -119,9 +122,9 @@ def provision_dict(index: Index, p: Passage | None) -> dict:
             "article": p.article, "paragraph": p.paragraph, "text": p.text}
 
 
-def ref_label(r: LegalRef) -> str:
+def ref_label(r: LegalRef, version: str = "") -> str:
     """ "Criminal Code of the Republic of Kazakhstan, art. 128(2)"."""
-    name = r.instrument_name or r.instrument or r.raw
+    name = (r.instrument_name or r.instrument or r.raw) + version
     art = f", art. {r.article}" if r.article else ""
     par = f"({r.paragraph})" if r.paragraph and r.article else ""
     return f"{name}{art}{par}"
@@ -159,6 +162,8 @@ class CitationGraph:
                            for p in a.passages}
         self.cited_by: dict[tuple[str, str], list[str]] = defaultdict(list)
         self._links: dict[str, list[Link]] = {}
+        # report passages citing something in the corpus, by (document, first two headings)
+        self._sections: dict[tuple, list[Passage]] = defaultdict(list)
         for p in index.passages:
             if p.passage_type == "provision":
                 continue
@@ -167,6 +172,8 @@ class CitationGraph:
                     key = (link.ref.instrument, link.ref.article)
                     if p.passage_id not in self.cited_by[key]:
                         self.cited_by[key].append(p.passage_id)
+            if any(link.doc_id for link in self.links(p)):
+                self._sections[(p.doc_id, tuple(p.section[:2]))].append(p)
 
     def resolve(self, ref: LegalRef) -> Link:
         label = ref_label(ref)
@@ -175,6 +182,11 @@ class CitationGraph:
         doc_id = self.instrument_doc.get(ref.instrument)
         if doc_id is None:
             return Link(ref, NOT_IN_CORPUS, label)
+        years = set(re.findall(r"\b(?:19|20)\d{2}\b", ref.raw))
+        if years and self.index.docs[doc_id]["date"][:4] not in years:
+            # same instrument, another version: its articles may be numbered differently
+            version = f" ({', '.join(sorted(years))} version)"
+            return Link(ref, OTHER_VERSION, ref_label(ref, version))
         if not ref.article:
             return Link(ref, INSTRUMENT, label, doc_id)
         article = self.articles.get((ref.instrument, ref.article))
@@ -198,6 +210,29 @@ class CitationGraph:
                     out.append(self.resolve(r))
             self._links[p.passage_id] = out
         return self._links[p.passage_id]
+
+    def cited(self, p: Passage, jurisdiction: str | None = None
+              ) -> tuple[set[tuple[str, str]], set[str]]:
+        """The articles (resolved to the corpus) and the instruments in the corpus that a
+        passage cites, optionally of one jurisdiction."""
+        articles, instruments = set(), set()
+        docs = self.index.docs
+        for link in self.links(p):
+            if link.doc_id is None or (
+                    jurisdiction and docs[link.doc_id]["jurisdiction"] != jurisdiction):
+                continue
+            instruments.add(link.ref.instrument)
+            if link.status == PROVISION:
+                articles.add((link.ref.instrument, link.ref.article))
+        return articles, instruments
+
+    def section_citers(self, h: Hit) -> list[Hit]:
+        """The other passages of a hit's section (its first two heading levels) that cite a
+        provision in the corpus, as hits carrying their own citation."""
+        p = h.passage
+        return [Hit(0, 0.0, q, h.doc_title, h.short_title, self.index.cite(q))
+                for q in self._sections.get((p.doc_id, tuple(p.section[:2])), [])
+                if q.passage_id != p.passage_id]
 
     def citing(self, instrument: str, article: str) -> list[Passage]:
         """Every report passage that cites the article, in corpus order."""
@@ -254,27 +289,28 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
             retrieval[key] = max(retrieval.get(key, 0.0), h.score)
             matched[key].append(h.passage)
     retrieval = _scaled(retrieval)
-    # the report passages relevant to the situation, and what they cite (shown even when
-    # their votes are not used)
+    # the report passages relevant to the situation, those around them, and what they cite
+    # (gathered, and shown as "cited by", even when their votes are not used)
     article_votes: dict[tuple[str, str], float] = defaultdict(float)
     instrument_votes: dict[str, float] = defaultdict(float)
-    evidence: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    direct: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+    nearby: dict[tuple[str, str], list[Hit]] = defaultdict(list)
     citing_types = [t for t in PASSAGE_TYPES if t != "provision"]
     for h in index.search(situation, k=EVIDENCE_DEPTH,
                           filters=Filters(passage_type=citing_types)):
-        instruments, articles = set(), set()
-        for link in g.links(h.passage):
-            if link.doc_id is None or (
-                    jurisdiction and index.docs[link.doc_id]["jurisdiction"] != jurisdiction):
-                continue
-            instruments.add(link.ref.instrument)
-            if link.status == PROVISION:
-                articles.add((link.ref.instrument, link.ref.article))
-        for key in articles:
-            article_votes[key] += h.score
-            evidence[key].append(h)
-        for inst in instruments:
-            instrument_votes[inst] += h.score
+        voters = [(h, 1.0)] + [(n, SECTION_VOTE) for n in g.section_citers(h)]
+        for voter, weight in voters:
+            articles, instruments = g.cited(voter.passage, jurisdiction)
+            for key in articles:
+                article_votes[key] += weight * h.score
+                shown = direct if voter is h else nearby
+                if all(x.passage.passage_id != voter.passage.passage_id for x in shown[key]):
+                    shown[key].append(voter)
+            for inst in instruments:
+                instrument_votes[inst] += weight * h.score
+    evidence = {key: direct.get(key, []) + [n for n in nearby.get(key, []) if all(
+        n.passage.passage_id != d.passage.passage_id for d in direct.get(key, []))]
+        for key in set(direct) | set(nearby)}
     article_votes, instrument_votes = _scaled(article_votes), _scaled(instrument_votes)
     keys = set(retrieval) | (set(article_votes) if use_graph else set())
 
@@ -300,6 +336,40 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
             citation=f"{short}, art. {a.article}", matched=matched.get(key, []),
             cited_by=evidence.get(key, []), cited_by_total=len(g.cited_by.get(key, []))))
     return out
+
+
+def linked(index: Index, p: Passage) -> dict:
+    """The JSON fields that link a passage both ways: its legal references resolved (with the
+    cited provisions' text), and for a provision the report passages citing its article."""
+    g = graph(index)
+    out = {"legal_refs": [link.to_dict(index) for link in g.links(p)]}
+    if p.passage_type == "provision" and p.instrument and p.article:
+        out["cited_by"] = [{"passage_id": c.passage_id, "doc_id": c.doc_id,
+                            "citation": index.cite(c), "passage_type": c.passage_type}
+                           for c in g.citing(p.instrument, p.article)]
+    return out
+
+
+def find_article(index: Index, instrument: str, article: str) -> tuple[str, Article | None]:
+    """(registry id, the article) for an instrument named by id, short title or alias
+    ("ICCPR", "C029", "Labour Code of Kazakhstan") and an article number."""
+    from ingest.instruments import find_instrument
+
+    g = graph(index)
+    wanted = instrument.strip()
+    ids = {i.upper(): i for i in g.instrument_doc}
+    inst_id = ids.get(wanted.upper())
+    if inst_id is None:  # a document id or short title
+        for i, doc_id in g.instrument_doc.items():
+            doc = index.docs[doc_id]
+            if wanted.lower() in (doc_id.lower(), (doc["short_title"] or "").lower()):
+                inst_id = i
+    if inst_id is None:
+        found = find_instrument(wanted) or find_instrument(wanted, "KZ")
+        inst_id = found.id if found else None
+    if inst_id is None:
+        return "", None
+    return inst_id, g.article(inst_id, article.strip().lower().removeprefix("art.").strip())
 
 
 def group_by_instrument(hits: list[ProvisionHit]) -> list[tuple[str, list[ProvisionHit]]]:

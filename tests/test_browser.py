@@ -49,10 +49,11 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def app_url(corpus_data, tmp_path_factory):
-    """`python -m app.web` on a private copy of the indexed reports; yields (url, start time)."""
+def app_url(full_data, tmp_path_factory):
+    """`python -m app.web` on a private copy of the indexed reports and legal texts; yields
+    (url, start time, data dir)."""
     data = tmp_path_factory.mktemp("browser") / "data"
-    copy_store(corpus_data, data)
+    copy_store(full_data, data)
     port = free_port()
     log = tmp_path_factory.mktemp("browser-log") / "server.log"
     env = dict(os.environ, OMBUDS_DATA_DIR=str(data), HF_HUB_OFFLINE="1",
@@ -136,8 +137,8 @@ def test_ask_shows_the_answer_and_its_citations(page, app_url):
     assert cited.count() >= 1
     assert "FIDH 2018" in cited.first.locator(".ob-cite").inner_text()
     assert cited.first.locator("mark").count() >= 1  # the supporting sentence
-    cited.first.locator("details summary").click()
-    assert cited.first.locator("details .ob-focus").is_visible()
+    cited.first.locator("details.ob-context summary").click()
+    assert cited.first.locator("details.ob-context .ob-focus").is_visible()
     cited.first.locator("button.ob-copy").click()
     page.wait_for_function("document.querySelector('#ask-output button.ob-copy')"
                            ".textContent === 'Copied'")
@@ -178,6 +179,31 @@ def test_filtered_search_opens_the_section_scrolled_to_the_result(page):
     assert visible and focus.is_visible()
     add(page, "#search-add", 3)
     shot(page, "search")
+
+
+def test_provisions_view_opens_a_cited_article(page):
+    open_tab(page, "Provisions")
+    page.fill("#provisions-situation textarea",
+              "the farmer kept the passports of a family of tobacco pickers and paid them "
+              "nothing until the end of the harvest")
+    page.fill("#provisions-k input[type=number]", "5")
+    page.press("#provisions-k input[type=number]", "Enter")
+    page.click("#provisions-button")
+    page.wait_for_selector("#provisions-results section.ob-instrument")
+    results = page.locator("#provisions-results")
+    assert results.locator("h3.ob-inst-h").count() >= 2  # grouped by instrument
+    assert results.locator("article.ob-provision").count() == 5
+    first = results.locator("article.ob-provision").first
+    assert first.locator(".ob-article-text").is_visible()  # the article's text, open
+    assert "Cited by" in first.inner_text()
+    law = results.locator("details.ob-law").first  # a cited report passage's reference
+    text = law.locator(".ob-law-text").first
+    assert not text.is_visible()
+    law.locator("summary").click()
+    text.wait_for(state="visible")
+    assert text.inner_text().strip().startswith("Article")
+    assert law.locator(".ob-law-cite").first.is_visible()
+    shot(page, "provisions")
 
 
 def test_testimonies_view(page):

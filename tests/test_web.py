@@ -1,5 +1,6 @@
 """The web app's functions, driven through gradio_client against a server started in-process on
-the two shipped reports; and the collection export, checked by opening the files."""
+the two shipped reports and the legal texts; and the collection export, checked by opening the
+files."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ The foreman at the Zhezkazgan kilns withheld the wages of seasonal brickmakers f
 months <script>window.__ombuds_xss = 1</script> and called it the quokka arrangement.
 <img src=x onerror="window.__ombuds_xss = 2"> Workers could not leave before the season ended.
 """
+SITUATION = ("the farmer kept the passports of a family of tobacco pickers and paid them nothing "
+             "until the end of the harvest")
 
 
 
@@ -38,10 +41,10 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def web_data(corpus_data, tmp_path_factory) -> Path:
-    """A private copy of the indexed reports: the upload test changes it."""
+def web_data(full_data, tmp_path_factory) -> Path:
+    """A private copy of the indexed reports and legal texts: the upload test changes it."""
     data = tmp_path_factory.mktemp("web") / "data"
-    copy_store(corpus_data, data)
+    copy_store(full_data, data)
     return data
 
 
@@ -106,6 +109,60 @@ def test_search_with_filters_and_open_the_section(client):
     with pytest.raises(AppError, match="cannot read the date"):
         client.predict("wages", "hybrid", 10, [], [], [], [], "last spring", "",
                        api_name="/search")
+
+
+def test_provisions_for_a_situation_grouped_by_instrument(client):
+    html = client.predict(SITUATION, "any", 10, api_name="/provisions")
+    headings = re.findall(r'<h3 class="ob-inst-h">(.*?)</h3>', html)
+    assert len(headings) >= 2 and len(headings) == len(set(headings))  # one group each
+    assert "Labour Code of the Republic of Kazakhstan" in headings
+    articles = re.findall(r'<article class="ob-provision".*?<span class="ob-cite">(.*?)</span>',
+                          html)
+    assert len(articles) == 10 and all(re.search(r", art\. \d+$", a) for a in articles)
+    assert html.count('<h4 class="ob-citedby-h">Cited by</h4>') == 10
+    assert re.search(r'Cited by</h4><article class="ob-card"[^>]*>.*?ob-cite">FIDH 2018', html)
+    assert re.search(r"cited by [1-9]\d* report passages? in all", html)
+    assert '<div class="ob-article-text">' in html  # the article's text, in full
+
+    kz = client.predict(SITUATION, "KZ", 5, api_name="/provisions")
+    groups = re.findall(r'<section class="ob-instrument" data-instrument="([^"]+)"', kz)
+    assert groups and all(g.startswith("KZ-") for g in groups)
+    assert kz.count('class="ob-provision"') == 5
+    assert "Describe a situation" in client.predict("  ", "any", 10, api_name="/provisions")
+
+
+def test_legal_references_open_the_provision_or_say_it_is_not_there(client):
+    html, _, _ = client.predict("article 128 of the Criminal Code trafficking", "hybrid", 10,
+                                ["fidh-2018-kazakhstan"], *NO_FILTERS[1:], api_name="/search")
+    found = cards(html)
+    assert found and all("FIDH 2018" in c for c in found)
+    opens = [c for c in found if re.search(
+        r'<details class="ob-law"><summary[^>]*>Criminal Code of the Republic of Kazakhstan, '
+        r"art\. 128</summary>", c)]
+    assert opens
+    law = re.search(r"art\. 128</summary>(.*?)</details>", opens[0], re.DOTALL).group(1)
+    assert "KZ Criminal Code 2014, art. 128(1)" in law  # the provision's pinpoint citation
+    assert "Article 128. Human trafficking" in law and "shall be punished" in law  # its text
+    unresolved = re.findall(r'<span class="ob-unresolved"[^>]*>(.*?)</span>', html)
+    assert any(u.startswith("Code of the Republic of Kazakhstan on Administrative Offences, art")
+               and u.endswith("— not in the corpus") for u in unresolved)
+    assert not re.search(r"<summary[^>]*>Code of the Republic of Kazakhstan on Admin", html)
+
+    # the Migrant Workers Convention is not in the corpus: named, never given text
+    html, _, _ = client.predict("Convention on the Rights of All Migrant Workers ratify", "hybrid",
+                                10, *NO_FILTERS, api_name="/search")
+    unresolved = re.findall(r'<span class="ob-unresolved"[^>]*>(.*?)</span>', html)
+    assert any("Rights of All Migrant Workers and Members of Their Families" in u
+               and "not in the corpus" in u for u in unresolved)
+    assert not re.search(r"<summary[^>]*>International Convention on the Protection", html)
+
+    # the same row under the cited passages of an answer
+    html, _ = client.predict("Which article of the Criminal Code punishes human trafficking?",
+                             *NO_FILTERS, api_name="/ask")
+    assert "Legal references:" not in html
+    assert re.search(r'<div class="ob-refs"><span class="ob-refs-h">Cites:</span>', html)
+    assert re.search(r'<details class="ob-law"><summary[^>]*>[^<]+, art\. \d+</summary>'
+                     r'<div class="ob-law-body"><div class="ob-law-cite">', html)
 
 
 def test_testimonies_by_place_speaker_and_date(client):
