@@ -459,12 +459,15 @@ def refs(unresolved: bool, as_json: bool, data_dir: Path | None) -> None:
         return
     total = sum(r["references"] for r in rows)
     with_article = sum(r["with_article"] for r in rows)
+    reachable = sum(r["with_article"] for r in rows if r["in_corpus"])
     resolved = sum(r["resolved"] for r in rows)
     in_corpus = sum(r["references"] for r in rows if r["in_corpus"])
     click.echo(f"{total} references in report passages; {in_corpus} "
-               f"({in_corpus / max(total, 1):.0%}) to an instrument in the corpus; {resolved} "
-               f"of the {with_article} that name an article "
-               f"({resolved / max(with_article, 1):.0%}) resolve to its text")
+               f"({in_corpus / max(total, 1):.0%}) to an instrument in the corpus. Of the "
+               f"{with_article} that name an article, {resolved} "
+               f"({resolved / max(with_article, 1):.0%}) resolve to its text: {resolved} of "
+               f"the {reachable} ({resolved / max(reachable, 1):.0%}) whose instrument is in "
+               "the corpus")
     click.echo(f"{'instrument':<58} {'refs':>5} {'w/ art.':>7} {'resolved':>8}  in corpus")
     for r in rows:
         name = r["name"] if len(r["name"]) <= 56 else r["name"][:53] + "..."

@@ -543,7 +543,7 @@ def article_html(app: Ombuds, h, situation: str) -> str:
     n = h.cited_by_total
     total = f"cited by {n} report passage{'' if n == 1 else 's'} in all"
     return (
-        f'<article class="ob-provision" data-article="{esc(a.instrument)}:{esc(a.article)}">'
+        f'<article class="ob-art" data-article="{esc(a.instrument)}:{esc(a.article)}">'
         f'<header><span class="ob-n">{h.rank}.</span> <span class="ob-cite">{esc(h.citation)}'
         f"</span>{title} {copy_button(ex)}</header>"
         f'<div class="ob-score">score {h.score:.3f} (text {h.retrieval:.2f}, cited by '
@@ -701,12 +701,13 @@ details summary { cursor: pointer; font-size: 0.9em; margin-top: 6px; }
 .ob-instrument { margin: 18px 0 8px 0; }
 .ob-inst-h { margin: 0; padding-bottom: 2px; font-size: 1.2em;
   border-bottom: 2px solid var(--border-color-primary); }
-.ob-provision { border: 1px solid var(--border-color-primary); border-radius: 8px;
+.ob-art { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: 10px 14px; margin: 10px 0; background: var(--background-fill-primary); }
-.ob-provision header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
+.ob-art header { display: flex; gap: 8px; align-items: baseline; flex-wrap: wrap; }
 .ob-title { font-style: italic; }
-.ob-article-text { max-height: 16rem; overflow-y: auto; padding: 6px 8px; margin-top: 4px;
-  border-radius: 6px; background: var(--background-fill-secondary); }
+.ob-article-text { max-height: 16rem; overflow-y: auto; padding: 6px 10px; margin-top: 4px;
+  border-radius: 6px; border: 1px solid var(--border-color-primary);
+  background: var(--background-fill-secondary); }
 .ob-citedby { margin: 8px 0 0 6px; padding-left: 10px;
   border-left: 2px solid var(--border-color-primary); }
 .ob-citedby-h { margin: 4px 0 0 0; font-size: 1em; }

@@ -192,8 +192,8 @@ def test_provisions_view_opens_a_cited_article(page):
     page.wait_for_selector("#provisions-results section.ob-instrument")
     results = page.locator("#provisions-results")
     assert results.locator("h3.ob-inst-h").count() >= 2  # grouped by instrument
-    assert results.locator("article.ob-provision").count() == 5
-    first = results.locator("article.ob-provision").first
+    assert results.locator("article.ob-art").count() == 5
+    first = results.locator("article.ob-art").first
     assert first.locator(".ob-article-text").is_visible()  # the article's text, open
     assert "Cited by" in first.inner_text()
     law = results.locator("details.ob-law").first  # a cited report passage's reference

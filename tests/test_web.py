@@ -20,6 +20,7 @@ from app import export, web
 from ingest.model import IngestError, Passage
 
 NO_FILTERS = ([], [], [], [], "", "")  # documents, kinds, jurisdictions, types, from, to
+REPORTS = ["fidh-2018-kazakhstan", "un-a-hrc-27-53-add-2"]  # the two shipped reports
 MARKUP_DOC = """# Field notes on brick kilns
 
 ## Wages at the kilns
@@ -116,7 +117,7 @@ def test_provisions_for_a_situation_grouped_by_instrument(client):
     headings = re.findall(r'<h3 class="ob-inst-h">(.*?)</h3>', html)
     assert len(headings) >= 2 and len(headings) == len(set(headings))  # one group each
     assert "Labour Code of the Republic of Kazakhstan" in headings
-    articles = re.findall(r'<article class="ob-provision".*?<span class="ob-cite">(.*?)</span>',
+    articles = re.findall(r'<article class="ob-art".*?<span class="ob-cite">(.*?)</span>',
                           html)
     assert len(articles) == 10 and all(re.search(r", art\. \d+$", a) for a in articles)
     assert html.count('<h4 class="ob-citedby-h">Cited by</h4>') == 10
@@ -127,7 +128,7 @@ def test_provisions_for_a_situation_grouped_by_instrument(client):
     kz = client.predict(SITUATION, "KZ", 5, api_name="/provisions")
     groups = re.findall(r'<section class="ob-instrument" data-instrument="([^"]+)"', kz)
     assert groups and all(g.startswith("KZ-") for g in groups)
-    assert kz.count('class="ob-provision"') == 5
+    assert kz.count('class="ob-art"') == 5
     assert "Describe a situation" in client.predict("  ", "any", 10, api_name="/provisions")
 
 
@@ -211,7 +212,8 @@ def test_upload_checks_escapes_and_removes(client, web_data, tmp_path):
 
 
 def test_collection_reorder_drop_and_export(client, tmp_path):
-    _, pick, _ = client.predict("maternity leave", "hybrid", 5, *NO_FILTERS, api_name="/search")
+    _, pick, _ = client.predict("maternity leave", "hybrid", 5, REPORTS, *NO_FILTERS[1:],
+                                api_name="/search")
     items = []
     for _, passage_id in pick["choices"][:3]:
         items = client.predict(passage_id, items, api_name="/add_search_passage")
