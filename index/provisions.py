@@ -36,6 +36,7 @@ UNIDENTIFIED = "unidentified"  # the mention names no instrument that can be ide
 ARTICLE_VOTE = 2.0
 INSTRUMENT_VOTE = 1.0
 SECTION_VOTE = 0.1
+VOTE_SPLIT = 0.5  # a passage citing n articles gives each 1/n**VOTE_SPLIT of its vote
 PROVISION_DEPTH = 150  # provision passages retrieved before grouping into articles
 EVIDENCE_DEPTH = 10  # relevant report passages whose citations vote
 
@@ -302,7 +303,7 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
         for voter, weight in voters:
             articles, instruments = g.cited(voter.passage, jurisdiction)
             for key in articles:
-                article_votes[key] += weight * h.score
+                article_votes[key] += weight * h.score / len(articles) ** VOTE_SPLIT
                 shown = direct if voter is h else nearby
                 if all(x.passage.passage_id != voter.passage.passage_id for x in shown[key]):
                     shown[key].append(voter)

@@ -116,12 +116,13 @@ def test_provisions_for_a_situation_grouped_by_instrument(client):
     html = client.predict(SITUATION, "any", 10, api_name="/provisions")
     headings = re.findall(r'<h3 class="ob-inst-h">(.*?)</h3>', html)
     assert len(headings) >= 2 and len(headings) == len(set(headings))  # one group each
-    assert "Labour Code of the Republic of Kazakhstan" in headings
+    assert all(h.strip() and "<" not in h for h in headings)
     articles = re.findall(r'<article class="ob-art".*?<span class="ob-cite">(.*?)</span>',
                           html)
-    assert len(articles) == 10 and all(re.search(r", art\. \d+$", a) for a in articles)
+    assert len(articles) == 10 and all(re.search(r", art\. \w[\w.-]*$", a) for a in articles)
     assert html.count('<h4 class="ob-citedby-h">Cited by</h4>') == 10
-    assert re.search(r'Cited by</h4><article class="ob-card"[^>]*>.*?ob-cite">FIDH 2018', html)
+    assert re.search(r'Cited by</h4><article class="ob-card"[^>]*><header><span class="ob-n">1\.'
+                     r'</span> <span class="ob-cite">(FIDH 2018|A/HRC/27/53/Add\.2)', html)
     assert re.search(r"cited by [1-9]\d* report passages? in all", html)
     assert '<div class="ob-article-text">' in html  # the article's text, in full
 
