@@ -98,8 +98,7 @@ def _citation(index: Index, n: int, hit: Hit, support: list[str]) -> Citation:
         footnotes=[{"number": f.number, "text": f.text} for f in p.footnotes],
         testimony=testimony,
         # each reference resolved against the corpus, the cited provision's text included
-        legal_refs=[link.to_dict(index) | {"cite": link.label}
-                    for link in graph(index).links(p)],
+        legal_refs=[link.to_dict(index) for link in graph(index).links(p)],
     )
 
 
@@ -166,7 +165,7 @@ def missing_name(question: str, hits: list[Hit], index: Index) -> str | None:
 
 def states_quantity(sentence: str) -> bool:
     """A number, a number word or a share, not counting years or list numbering."""
-    sentence = re.sub(r"^\s*[\d.)(-]+\s", "", sentence)
+    sentence = re.sub(r"^\s*\(?\d{1,3}(?:-\d{1,3})?[.)]\s", "", sentence)
     return any(not YEAR.fullmatch(m.group(0).strip(" ,.")) for m in QUANTITY.finditer(sentence))
 
 
@@ -180,7 +179,7 @@ def refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[di
     if coverage(question, hits, index) < MIN_COVERAGE:
         return "the best passages leave most of the question's terms out"
     if QUANTITY_QUESTION.search(question) and not states_quantity(scored[0]["text"]):
-        return "the question asks for a figure and the best passage gives none"
+        return "the question asks for a figure and the best sentence gives none"
     return None
 
 

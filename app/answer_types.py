@@ -20,7 +20,8 @@ class Citation:
     support: list[str]  # the sentence(s) of the passage that the answer uses, verbatim
     footnotes: list[dict]  # [{"number", "text"}]
     testimony: dict | None  # {"speaker", "place", "date", "source"} for a testimony
-    # [{"instrument", "article", "paragraph", "raw", "label", "cite", "status", "doc_id",
+    # [{"instrument", "instrument_name", "article", "paragraph", "raw", "source", "label",
+    #   "status", "doc_id",
     #   "passage_ids", "provisions": [{"passage_id", "citation", "text", ...}]}]
     legal_refs: list[dict]
 

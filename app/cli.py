@@ -12,7 +12,17 @@ from pathlib import Path
 import click
 
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
-from index.provisions import find_article, graph, group_by_instrument, linked, rank_provisions
+from index.provisions import (
+    INSTRUMENT,
+    PROVISION,
+    citer_dict,
+    find_article,
+    graph,
+    group_by_instrument,
+    group_unresolved,
+    linked,
+    rank_provisions,
+)
 from index.search import MODES, Filters, Index, IndexError_, check_model
 from index.store import ENV_DATA_DIR, Store
 from index.update import ingest_file, put_document
@@ -344,8 +354,8 @@ def _excerpt(text: str, width: int = 160) -> str:
 
 @cli.command()
 @click.argument("situation")
-@click.option("--jurisdiction", help="Only provisions of this jurisdiction (international, KZ, "
-              "KG...).")
+@click.option("--jurisdiction", help="Only provisions of this jurisdiction, as the documents "
+              "give it (international, KZ...).")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Articles returned.")
 @click.option("--plain", is_flag=True, help="Plain retrieval over provisions, without the "
@@ -426,9 +436,7 @@ def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) 
             "article": found.article, "title": found.title, "text": found.text,
             "passages": [{"passage_id": p.passage_id, "citation": index.cite(p),
                           "paragraph": p.paragraph, "text": p.text} for p in found.passages],
-            "cited_by": [{"passage_id": p.passage_id, "doc_id": p.doc_id,
-                          "citation": index.cite(p), "passage_type": p.passage_type,
-                          "text": p.text} for p in citing]}, ensure_ascii=False))
+            "cited_by": [citer_dict(index, p) for p in citing]}, ensure_ascii=False))
         return
     click.echo(click.style(f"{doc['title']}, art. {found.article}", bold=True))
     click.echo(found.text)
@@ -479,30 +487,25 @@ def refs(unresolved: bool, as_json: bool, data_dir: Path | None) -> None:
             if p.passage_type == "provision":
                 continue
             for link in g.links(p):
-                if link.status not in ("provision", "instrument"):
+                if link.status not in (PROVISION, INSTRUMENT):
                     click.echo(f"{index.cite(p)}: {link.label} ({link.status}) <- "
                                f"{_excerpt(link.ref.raw, 80)}")
 
 
-def _refs_lines(links: list[dict]) -> list[str]:
-    """Resolved references as lines: each provision found with where its text is, the rest
-    grouped by instrument and status ("..., arts. 129, 130 (article not in corpus)")."""
-    lines, rest = [], {}
-    for r in links:
-        if r["provisions"]:
-            where = "; ".join(p["citation"] for p in r["provisions"])
-            lines.append(f"{r['label']} -> {where}")
-        else:
-            key = (r["label"].split(", art. ")[0], r["status"])
-            rest.setdefault(key, []).append(r["article"])
-    for (name, status), articles in rest.items():
-        arts = [a for a in articles if a]
-        label = f"{name}, art{'s' if len(arts) > 1 else ''}. {', '.join(arts)}" if arts else name
-        lines.append(f"{label} ({status})")
+def _refs_lines(index: Index, passage_id: str) -> list[str]:
+    """A passage's references resolved: each article in the corpus with where its text is,
+    the rest by name, grouped by instrument ("..., arts. 309, 402 (article not in corpus)")."""
+    links = graph(index).links(index.passage(passage_id))
+    lines = [f"{link.label} -> " + "; ".join(index.cite(index.passage(pid))
+                                             for pid in link.passage_ids)
+             for link in links if link.status == PROVISION]
+    lines += [f"{link.label} (instrument in corpus, no article named)"
+              for link in links if link.status == INSTRUMENT]
+    lines += [f"{u.label} ({u.status})" for u in group_unresolved(links)]
     return lines
 
 
-def _print_answer(a) -> None:
+def _print_answer(index: Index, a) -> None:
     if not a.answered:
         click.echo(click.style(a.answer, bold=True))
         for h in a.nearest:
@@ -524,7 +527,7 @@ def _print_answer(a) -> None:
                 click.echo(f"    source note: {t['source']}")
         for sentence in c.support:
             click.echo(f"    > {sentence}")
-        for line in _refs_lines(c.legal_refs):
+        for line in _refs_lines(index, c.passage_id):
             click.echo(f"    cites: {line}")
 
 
@@ -576,7 +579,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
         if as_json or questions:
             click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
         else:
-            _print_answer(a)
+            _print_answer(index, a)
 
 
 @cli.command()
@@ -588,7 +591,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
               envvar="OMBUDS_MAX_MB", help="Refuse uploads larger than this.")
 def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb: float) -> None:
-    """Start the web app: Ask, Search, Testimonies, Library, Collection.
+    """Start the web app: Ask, Search, Provisions, Testimonies, Library, Collection.
 
     \b
     Examples:

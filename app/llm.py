@@ -92,8 +92,10 @@ def check(reply: str, hits: list[Hit]) -> tuple[list[AnswerSentence], str | None
 
 def llm_answer(index: Index, question: str, hits: list[Hit], fallback: Answer,
                config: LLMConfig) -> Answer:
-    """The generated answer when it passes the check, else the extractive one with a notice."""
-    if not hits:
+    """The generated answer when it passes the check, else the extractive one with a notice.
+    When the extractive answerer declines (the corpus does not answer), the model is not asked:
+    its fluent answer would still lack evidence."""
+    if not hits or not fallback.answered:
         return fallback
     try:
         reply = chat(config, [{"role": "system", "content": SYSTEM},
@@ -117,7 +119,7 @@ def llm_answer(index: Index, question: str, hits: list[Hit], fallback: Answer,
         hit = hits[old - 1]
         support = [q for s in checked if renumber[old] in s.citations
                    for q in QUOTE.findall(s.text)]
-        citations.append(_citation(renumber[old], hit, support))
+        citations.append(_citation(index, renumber[old], hit, support))
     text = " ".join(s.text + " " + "".join(f"[{n}]" for n in s.citations) for s in checked)
     return Answer(question=question, answered=True, mode="llm", answer=text, sentences=checked,
                   citations=citations)

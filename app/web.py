@@ -38,10 +38,12 @@ from index.lexical import tokenize
 from index.provisions import (
     INSTRUMENT,
     NOT_IN_CORPUS,
+    OTHER_VERSION,
     PROVISION,
     UNIDENTIFIED,
     graph,
     group_by_instrument,
+    group_unresolved,
     rank_provisions,
 )
 from index.search import MODES, Filters, Index, IndexError_, date_span
@@ -126,8 +128,7 @@ class Ombuds:
     # reading
 
     def passage(self, passage_id: str) -> Passage | None:
-        row = self.index.row.get(passage_id or "")
-        return None if row is None else self.index.passages[row]
+        return self.index.passage(passage_id or "")
 
     def doc(self, doc_id: str) -> dict:
         return self.index.docs.get(doc_id) or {"doc_id": doc_id, "title": doc_id,
@@ -316,7 +317,7 @@ def notes_html(footnotes: list[dict]) -> str:
 
 
 UNRESOLVED = {NOT_IN_CORPUS: "not in the corpus", UNIDENTIFIED: "instrument unidentified",
-              "version not in corpus": "this version not in the corpus"}  # else the status
+              OTHER_VERSION: "this version not in the corpus"}  # else the status
 
 
 def provision_text(app: Ombuds, passage_ids: list[str]) -> str:
@@ -328,41 +329,6 @@ def provision_text(app: Ombuds, passage_ids: list[str]) -> str:
             out.append(f'<div class="ob-law-cite">{esc(app.index.cite(pp))}</div>'
                        f'<div class="ob-law-text">{esc(pp.text)}</div>')
     return "".join(out)
-
-
-def article_list(articles: list[str]) -> str:
-    """ "art. 7", or "arts. 129–144, 309" with runs of consecutive numbers joined."""
-    runs: list[list[str]] = []
-    for a in articles:
-        if runs and a.isdigit() and runs[-1][-1].isdigit() and int(a) == int(runs[-1][-1]) + 1:
-            runs[-1].append(a)
-        else:
-            runs.append([a])
-    parts = [r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
-    return ("art. " if len(articles) == 1 else "arts. ") + ", ".join(parts)
-
-
-def article_order(article: str) -> tuple:
-    m = re.match(r"\d+", article)
-    return (int(m.group()) if m else 10**9, article)
-
-
-def unresolved_labels(links: list) -> list[tuple[str, str, str, bool]]:
-    """(label, raw, status, several articles) of unresolved references, those of one instrument
-    and status in one label ("Criminal Code of the Republic of Kazakhstan, arts. 129–144")."""
-    groups: dict[tuple[str, str], list] = {}
-    for link in links:
-        name = link.ref.instrument_name or link.ref.instrument or link.ref.raw
-        groups.setdefault((link.status, name if link.ref.article else link.label), []).append(
-            link)
-    out = []
-    for (status, name), group in groups.items():
-        articles = sorted({x.ref.article + (f"({x.ref.paragraph})" if x.ref.paragraph else "")
-                           for x in group if x.ref.article}, key=article_order)
-        label = f"{name}, {article_list(articles)}" if articles else name
-        out.append((label, "; ".join(dict.fromkeys(x.ref.raw for x in group)), status,
-                    len(articles) > 1))
-    return out
 
 
 def refs_html(app: Ombuds, *passages: Passage) -> str:
@@ -388,12 +354,11 @@ def refs_html(app: Ombuds, *passages: Passage) -> str:
         if link.status == INSTRUMENT:
             items.append(f'<span class="ob-inst" title="{esc(link.ref.raw)}">{esc(link.label)} '
                          '<span class="ob-note">(in the corpus; no article named)</span></span>')
-    for label, raw, status, several in unresolved_labels(
-            [x for x in links if x.status not in (PROVISION, INSTRUMENT)]):
-        note = UNRESOLVED.get(status, status.replace("corpus", "the corpus"))
-        if several:
+    for u in group_unresolved(links):
+        note = UNRESOLVED.get(u.status, u.status.replace("corpus", "the corpus"))
+        if u.several:
             note = note.replace("article not", "articles not")
-        items.append(f'<span class="ob-unresolved" title="{esc(raw)}">{esc(label)} — '
+        items.append(f'<span class="ob-unresolved" title="{esc(u.raw)}">{esc(u.label)} — '
                      f"{esc(note)}</span>")
     return f'<div class="ob-refs"><span class="ob-refs-h">Cites:</span>{"".join(items)}</div>'
 

@@ -47,18 +47,26 @@ class Link:
 
     ref: LegalRef
     status: str
-    label: str  # "Criminal Code of the Republic of Kazakhstan, art. 128"
+    name: str  # the instrument's name, with the version when it is not the corpus's
     doc_id: str | None = None  # the instrument's document in the corpus
     passage_ids: list[str] = field(default_factory=list)  # the provision passages it points to
 
-    def to_dict(self, index: Index | None = None) -> dict:
-        out = {"instrument": self.ref.instrument, "article": self.ref.article,
-               "paragraph": self.ref.paragraph, "raw": self.ref.raw, "label": self.label,
-               "status": self.status, "doc_id": self.doc_id, "passage_ids": self.passage_ids}
-        if index is not None:  # the provision's text, one field away
-            out["provisions"] = [provision_dict(index, index.passage(pid))
-                                 for pid in self.passage_ids]
-        return out
+    @property
+    def label(self) -> str:
+        """ "Criminal Code of the Republic of Kazakhstan, art. 128(2)"."""
+        r = self.ref
+        art = f", art. {r.article}" if r.article else ""
+        return self.name + art + (f"({r.paragraph})" if r.paragraph and r.article else "")
+
+    def to_dict(self, index: Index) -> dict:
+        """The reference, resolved, with the cited provisions' text one field away."""
+        r = self.ref
+        return {"instrument": r.instrument, "instrument_name": r.instrument_name,
+                "article": r.article, "paragraph": r.paragraph, "raw": r.raw,
+                "source": r.source, "label": self.label, "status": self.status,
+                "doc_id": self.doc_id, "passage_ids": self.passage_ids,
+                "provisions": [provision_dict(index, index.passage(pid))
+                               for pid in self.passage_ids]}
 
 
 @dataclass
@@ -109,9 +117,7 @@ class ProvisionHit:
             "title": a.title, "citation": self.citation, "text": a.text,
             "passages": [provision_dict(index, p) for p in a.passages],
             "matched_passage_ids": [p.passage_id for p in self.matched],
-            "cited_by": [{"passage_id": h.passage.passage_id, "doc_id": h.passage.doc_id,
-                          "citation": h.citation, "passage_type": h.passage.passage_type,
-                          "text": h.passage.text} for h in self.cited_by],
+            "cited_by": [citer_dict(index, h.passage) for h in self.cited_by],
             "cited_by_total": self.cited_by_total,
         }
 
@@ -123,12 +129,10 @@ def provision_dict(index: Index, p: Passage | None) -> dict:
             "article": p.article, "paragraph": p.paragraph, "text": p.text}
 
 
-def ref_label(r: LegalRef, version: str = "") -> str:
-    """ "Criminal Code of the Republic of Kazakhstan, art. 128(2)"."""
-    name = (r.instrument_name or r.instrument or r.raw) + version
-    art = f", art. {r.article}" if r.article else ""
-    par = f"({r.paragraph})" if r.paragraph and r.article else ""
-    return f"{name}{art}{par}"
+def citer_dict(index: Index, p: Passage) -> dict:
+    """A report passage citing a provision, as listed under "cited_by"."""
+    return {"passage_id": p.passage_id, "doc_id": p.doc_id, "citation": index.cite(p),
+            "passage_type": p.passage_type, "text": p.text}
 
 
 def _leading_number(paragraph: str | None) -> int | None:
@@ -173,31 +177,31 @@ class CitationGraph:
                     key = (link.ref.instrument, link.ref.article)
                     if p.passage_id not in self.cited_by[key]:
                         self.cited_by[key].append(p.passage_id)
-            if any(link.doc_id for link in self.links(p)):
+            if p.section and any(link.doc_id for link in self.links(p)):
                 self._sections[(p.doc_id, tuple(p.section[:2]))].append(p)
 
     def resolve(self, ref: LegalRef) -> Link:
-        label = ref_label(ref)
+        name = ref.instrument_name or ref.instrument or ref.raw
         if not ref.instrument:
-            return Link(ref, UNIDENTIFIED, label)
+            return Link(ref, UNIDENTIFIED, name)
         doc_id = self.instrument_doc.get(ref.instrument)
         if doc_id is None:
-            return Link(ref, NOT_IN_CORPUS, label)
+            return Link(ref, NOT_IN_CORPUS, name)
         years = set(re.findall(r"\b(?:19|20)\d{2}\b", ref.raw))
-        if years and self.index.docs[doc_id]["date"][:4] not in years:
+        dated = self.index.docs[doc_id]["date"] or ""
+        if years and dated and dated[:4] not in years:
             # same instrument, another version: its articles may be numbered differently
-            version = f" ({', '.join(sorted(years))} version)"
-            return Link(ref, OTHER_VERSION, ref_label(ref, version))
+            return Link(ref, OTHER_VERSION, f"{name} ({', '.join(sorted(years))} version)")
         if not ref.article:
-            return Link(ref, INSTRUMENT, label, doc_id)
+            return Link(ref, INSTRUMENT, name, doc_id)
         article = self.articles.get((ref.instrument, ref.article))
         if article is None:
-            return Link(ref, ARTICLE_MISSING, label, doc_id)
+            return Link(ref, ARTICLE_MISSING, name, doc_id)
         pieces = article.passages
         wanted = _leading_number(ref.paragraph)
         if wanted is not None and len(pieces) > 1:  # point at the piece holding the paragraph
             pieces = [p for p in pieces if _covers(p.paragraph, wanted)] or pieces
-        return Link(ref, PROVISION, label, doc_id, [p.passage_id for p in pieces])
+        return Link(ref, PROVISION, name, doc_id, [p.passage_id for p in pieces])
 
     def links(self, p: Passage) -> list[Link]:
         """The passage's legal references, resolved, each (instrument, article, paragraph)
@@ -228,9 +232,12 @@ class CitationGraph:
         return articles, instruments
 
     def section_citers(self, h: Hit) -> list[Hit]:
-        """The other passages of a hit's section (its first two heading levels) that cite a
-        provision in the corpus, as hits carrying their own citation."""
+        """The other passages of a hit's section (its first two heading levels) that cite an
+        instrument in the corpus, as hits carrying their own citation; none for a passage
+        without headings (its "section" would be the whole document)."""
         p = h.passage
+        if not p.section:
+            return []
         return [Hit(0, 0.0, q, h.doc_title, h.short_title, self.index.cite(q))
                 for q in self._sections.get((p.doc_id, tuple(p.section[:2])), [])
                 if q.passage_id != p.passage_id]
@@ -345,9 +352,7 @@ def linked(index: Index, p: Passage) -> dict:
     g = graph(index)
     out = {"legal_refs": [link.to_dict(index) for link in g.links(p)]}
     if p.passage_type == "provision" and p.instrument and p.article:
-        out["cited_by"] = [{"passage_id": c.passage_id, "doc_id": c.doc_id,
-                            "citation": index.cite(c), "passage_type": c.passage_type}
-                           for c in g.citing(p.instrument, p.article)]
+        out["cited_by"] = [citer_dict(index, c) for c in g.citing(p.instrument, p.article)]
     return out
 
 
@@ -371,6 +376,50 @@ def find_article(index: Index, instrument: str, article: str) -> tuple[str, Arti
     if inst_id is None:
         return "", None
     return inst_id, g.article(inst_id, article.strip().lower().removeprefix("art.").strip())
+
+
+def article_order(article: str) -> tuple:
+    m = re.match(r"\d+", article)
+    return (int(m.group()) if m else 10**9, article)
+
+
+def article_list(articles: list[str]) -> str:
+    """ "art. 7", or "arts. 129–144, 309" with runs of consecutive numbers joined."""
+    runs: list[list[str]] = []
+    for a in articles:
+        if runs and a.isdigit() and runs[-1][-1].isdigit() and int(a) == int(runs[-1][-1]) + 1:
+            runs[-1].append(a)
+        else:
+            runs.append([a])
+    parts = [r[0] if len(r) == 1 else f"{r[0]}–{r[-1]}" for r in runs]
+    return ("art. " if len(articles) == 1 else "arts. ") + ", ".join(parts)
+
+
+@dataclass
+class Unresolved:
+    """References that do not resolve to a provision's text, one instrument and status
+    together ("Criminal Code of the Republic of Kazakhstan, arts. 309, 402")."""
+
+    label: str
+    raw: str  # the mentions, "; "-joined
+    status: str
+    several: bool  # more than one article
+
+
+def group_unresolved(links: list[Link]) -> list[Unresolved]:
+    groups: dict[tuple[str, str], list[Link]] = {}
+    for link in links:
+        if link.status not in (PROVISION, INSTRUMENT):
+            key = (link.status, link.name if link.ref.article else link.label)
+            groups.setdefault(key, []).append(link)
+    out = []
+    for (status, name), group in groups.items():
+        articles = sorted({x.ref.article + (f"({x.ref.paragraph})" if x.ref.paragraph else "")
+                           for x in group if x.ref.article}, key=article_order)
+        label = f"{name}, {article_list(articles)}" if articles else name
+        out.append(Unresolved(label, "; ".join(dict.fromkeys(x.ref.raw for x in group)),
+                              status, len(articles) > 1))
+    return out
 
 
 def group_by_instrument(hits: list[ProvisionHit]) -> list[tuple[str, list[ProvisionHit]]]:
