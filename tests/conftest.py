@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -36,6 +37,13 @@ def fidh():
 @pytest.fixture(scope="session")
 def un():
     return load(UN)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1, for a test server."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def copy_store(src: Path, dst: Path) -> None:

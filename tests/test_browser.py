@@ -9,7 +9,6 @@ playwright (pip); Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import copy_store
+from conftest import copy_store, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,14 +37,6 @@ pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
     reason="/usr/bin/chromium is absent: run scripts/install-browser.sh (apt-get install "
            "chromium, pip install playwright)")
-
-
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

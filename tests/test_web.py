@@ -5,14 +5,13 @@ files."""
 from __future__ import annotations
 
 import re
-import socket
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import docx
 import pytest
-from conftest import copy_store
+from conftest import copy_store, free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
@@ -31,14 +30,6 @@ months <script>window.__ombuds_xss = 1</script> and called it the quokka arrange
 """
 SITUATION = ("the farmer kept the passports of a family of tobacco pickers and paid them nothing "
              "until the end of the harvest")
-
-
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
