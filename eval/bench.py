@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .run import load_situations
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_MD = ROOT / "eval" / "bench.md"
 BENCH_JSON = ROOT / "eval" / "bench.json"
@@ -81,6 +83,26 @@ def bench_queries(index, queries: list[str], modes=("bm25", "dense", "hybrid")) 
             index.search(q, k=10, mode=mode)
             times.append(time.perf_counter() - t0)
         out[mode] = percentiles(times)
+    return out
+
+
+def bench_answers(index, questions: list[str], situations: list[str]) -> dict:
+    """End-to-end latency of `ombuds ask` (retrieval + sentence scoring) and of `ombuds
+    provisions` (two filtered searches + the citation graph), model warm."""
+    from app.answer import answer_question
+    from index.provisions import graph, rank_provisions
+
+    graph(index)  # built once per opened index, as the app does at start
+    out = {}
+    for name, items, call in (
+            ("ask", questions, lambda q: answer_question(index, q)),
+            ("provisions", situations, lambda s: rank_provisions(index, s, k=10))):
+        times = []
+        for item in items:
+            t0 = time.perf_counter()
+            call(item)
+            times.append(time.perf_counter() - t0)
+        out[name] = percentiles(times)
     return out
 
 
@@ -196,6 +218,9 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
         index = Index.open(Path(data_dir))
         results["queries"] = len(queries)
         results["corpus"] = {"passages": len(index.ids), **bench_queries(index, queries)}
+        situations = [s["situation"] for s in load_situations()]
+        results["answers"] = {"questions": len(queries[:60]), "situations": len(situations),
+                              **bench_answers(index, queries[:60], situations)}
         results["naive"] = bench_naive(index, queries)
         results["synthetic"] = []
         for n in sizes:  # each size in a child process, so its memory is its own
@@ -232,6 +257,12 @@ def render(r: dict) -> str:
         lines.append(f"| {mode} query on the corpus ({c['passages']} passages) | "
                      f"{c[mode][0]:.1f} / {c[mode][1]:.1f} | {nv[mode][0]:.1f} / "
                      f"{nv[mode][1]:.1f} |")
+    a = r.get("answers")
+    if a:
+        lines.append(f"| `ombuds ask` end to end ({a['questions']} questions) | "
+                     f"{a['ask'][0]:.0f} / {a['ask'][1]:.0f} | - |")
+        lines.append(f"| `ombuds provisions` end to end ({a['situations']} situations, k=10) | "
+                     f"{a['provisions'][0]:.0f} / {a['provisions'][1]:.0f} | - |")
     lines += ["", "| synthetic passages | vector index | recall@10 vs exact | build s (vectors "
               "+ BM25) | resident MB (all / index only) | bm25 | dense | hybrid |",
               "|---|---|---|---|---|---|---|---|"]
