@@ -104,7 +104,8 @@ class ProvisionHit:
     short_title: str
     citation: str
     matched: list[Passage]  # its passages that retrieval found, best first
-    cited_by: list[Hit]  # relevant report passages citing it, best first
+    cited_by: list[Hit]  # report passages relevant to the situation citing it, best first,
+    # then those citing it in the same sections
     cited_by_total: int  # every report passage in the corpus citing it
 
     def to_dict(self, index: Index) -> dict:
