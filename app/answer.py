@@ -131,16 +131,14 @@ def _idf(index: Index):
     return idf
 
 
-def coverage(question: str, hits: list[Hit], index: Index) -> float:
+def coverage(question: str, found_best: set[str], idf) -> float:
     """IDF-weighted share of the question's words (question words left out) found in the
-    three best passages, with their notes, section and document titles."""
+    three best passages (found_best: their terms with notes, section and document titles)."""
     terms = _terms(question) - QUESTION_WORDS
-    if not terms or index.lexical.model is None:
+    if not terms:
         return 1.0
-    found = _hit_terms(hits[:3])
-    idf = _idf(index)
     weights = {t: idf(t) for t in terms}
-    return sum(w for t, w in weights.items() if t in found) / sum(weights.values())
+    return sum(w for t, w in weights.items() if t in found_best) / sum(weights.values())
 
 
 def names_and_numbers(question: str) -> list[str]:
@@ -150,11 +148,10 @@ def names_and_numbers(question: str) -> list[str]:
             if w.isdigit() or (i > 0 and w[0].isupper()) or (len(w) > 1 and w.isupper())]
 
 
-def missing_name(question: str, hits: list[Hit], index: Index) -> str | None:
-    """A rare name or number of the question that no retrieved passage mentions, or a country
-    it names that none of the best three mention; None when every one is there."""
-    idf = _idf(index)
-    found_all, found_best = _hit_terms(hits), _hit_terms(hits[:3])
+def missing_name(question: str, found_best: set[str], found_all: set[str], idf) -> str | None:
+    """A rare name or number of the question that no retrieved passage mentions (found_all),
+    or a country it names that none of the best three mention (found_best); None when every
+    one is there."""
     for word in names_and_numbers(question):
         for t in _terms(re.sub(r"(?<=[A-Z])s$", "", word)) - QUESTION_WORDS:  # "NGOs"
             if (idf(t) >= RARE_IDF and t not in found_all) or \
@@ -173,10 +170,12 @@ def refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[di
     """Why the corpus does not answer the question, or None when the evidence is enough."""
     if not scored or scored[0]["similarity"] < MIN_SIMILARITY:
         return "no passage is close to the question"
-    name = missing_name(question, hits, index)
+    idf = _idf(index)
+    found_best = _hit_terms(hits[:3])
+    name = missing_name(question, found_best, found_best | _hit_terms(hits[3:]), idf)
     if name:
         return f"no passage found mentions “{name}”"
-    if coverage(question, hits, index) < MIN_COVERAGE:
+    if coverage(question, found_best, idf) < MIN_COVERAGE:
         return "the best passages leave most of the question's terms out"
     if QUANTITY_QUESTION.search(question) and not states_quantity(scored[0]["text"]):
         return "the question asks for a figure and the best sentence gives none"
@@ -193,7 +192,7 @@ def evidence(index: Index, question: str, hits: list[Hit]) -> list[dict]:
                 candidates.append({"hit": h, "rank": rank, "start": s, "end": e, "text": text})
     if not candidates:
         return []
-    q = index.embedder.encode([question])[0]
+    q = index.query_vector(question)
     vecs = index.embedder.encode([c["text"] for c in candidates])
     q_terms = set(tokenize(question))
     for c, v in zip(candidates, vecs, strict=True):

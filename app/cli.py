@@ -21,6 +21,7 @@ from index.provisions import (
     group_by_instrument,
     group_unresolved,
     linked,
+    provision_dict,
     rank_provisions,
 )
 from index.search import MODES, Filters, Index, IndexError_, check_model
@@ -377,7 +378,7 @@ def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as
       ombuds provisions "a 14-year-old works in the tobacco fields" --jurisdiction KZ --json
     """
     index = _open_index(data_dir, model)
-    known = sorted({d["jurisdiction"] for d in index.docs.values() if d["jurisdiction"]})
+    known = index.jurisdictions()
     if jurisdiction and jurisdiction not in known:
         _fail(f"no document of jurisdiction '{jurisdiction}' in the index (known: "
               f"{', '.join(known)})")
@@ -434,8 +435,7 @@ def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) 
         click.echo(json.dumps({
             "instrument": found.instrument, "doc_id": found.doc_id, "doc_title": doc["title"],
             "article": found.article, "title": found.title, "text": found.text,
-            "passages": [{"passage_id": p.passage_id, "citation": index.cite(p),
-                          "paragraph": p.paragraph, "text": p.text} for p in found.passages],
+            "passages": [provision_dict(index, p) for p in found.passages],
             "cited_by": [citer_dict(index, p) for p in citing]}, ensure_ascii=False))
         return
     click.echo(click.style(f"{doc['title']}, art. {found.article}", bold=True))

@@ -169,7 +169,7 @@ class Ombuds:
         return [k for k in DOCUMENT_KINDS if k in present]
 
     def jurisdictions(self) -> list[str]:
-        return sorted({d["jurisdiction"] for d in self.index.docs.values() if d["jurisdiction"]})
+        return self.index.jurisdictions()
 
     # writing
 

@@ -215,10 +215,9 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> di
     """`ombuds provisions` on every situation: Recall@5 (the share of gold articles in the top
     5), MRR@10 and nDCG@10 of gold (instrument, article) pairs, with the citation graph and with
     plain retrieval over provisions. Gold articles missing from the corpus are left out."""
-    from index.provisions import rank_provisions
+    from index.provisions import graph, rank_provisions
 
-    in_corpus = {(p.instrument, p.article) for p in index.passages
-                 if p.passage_type == "provision"}
+    in_corpus = graph(index).articles
     qrels = {s["id"]: {f"{g['instrument']}|{g['article']}": 1 for g in s["gold"]
                        if (g["instrument"], g["article"]) in in_corpus} for s in situations}
     qrels = {i: gold for i, gold in qrels.items() if gold}

@@ -144,6 +144,7 @@ class Index:
         self.store = store
         self.model_name = embedder_name
         self._embedder: Embedder | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
         self.docs = {d["doc_id"]: d for d in store.documents()}
         self.passages: list[Passage] = list(store.passages())
         self.ids = [p.passage_id for p in self.passages]
@@ -238,6 +239,21 @@ class Index:
             if old.is_dir() and old.name != tmp.name:
                 shutil.rmtree(old, ignore_errors=True)
 
+    def query_vector(self, text: str) -> np.ndarray:
+        """The embedding of a query, kept for the next few calls: `ombuds ask` scores sentences
+        against the question it has just searched for, and `ombuds provisions` searches twice."""
+        if text not in self._query_vectors:
+            if len(self._query_vectors) >= 32:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            vec = self.embedder.encode([text])[0]
+            vec.setflags(write=False)
+            self._query_vectors[text] = vec
+        return self._query_vectors[text]
+
+    def jurisdictions(self) -> list[str]:
+        """The jurisdictions of the documents in the index ("international", "KZ"...)."""
+        return sorted({d["jurisdiction"] for d in self.docs.values() if d["jurisdiction"]})
+
     def passage(self, passage_id: str) -> Passage | None:
         row = self.row.get(passage_id)
         return None if row is None else self.passages[row]
@@ -274,7 +290,7 @@ class Index:
     def _dense(self, query: str, depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
         """Passages by their best-matching window (a long passage has several)."""
         allowed = None if mask is None else np.flatnonzero(mask[self.window_row])
-        q = self.embedder.encode([query])[0]
+        q = self.query_vector(query)
         best: dict[str, float] = {}
         for r, score in self.vectors.search(q, depth * 3, allowed):
             pid = self.ids[self.window_row[r]]
@@ -310,8 +326,7 @@ class Index:
         for rank, pid in enumerate(kept[:k], start=1):
             p = self.passages[self.row[pid]]
             doc = self.docs[p.doc_id]
-            hits.append(Hit(rank, scores[pid], p, doc["title"], doc["short_title"],
-                            citation(p, doc["short_title"] or doc["title"])))
+            hits.append(Hit(rank, scores[pid], p, doc["title"], doc["short_title"], self.cite(p)))
         return hits
 
 
