@@ -1,0 +1,51 @@
+"""Assign the dev/test split of the evaluation sets (`split` field on each line).
+
+Run once when a set is first split (`python -m eval.split`); lines that already carry a split
+keep it, so questions added later (all written as "test") are never moved. Stratified by user
+type, style and answerability for questions, by jurisdiction for situations: within each
+stratum, lines are ordered by a hash of their id and the first 40% (rounded up) go to test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+
+EVAL_DIR = Path(__file__).resolve().parent
+TEST_SHARE = 0.4
+
+
+def _order(item_id: str) -> str:
+    return hashlib.sha1(item_id.encode()).hexdigest()
+
+
+def assign(rows: list[dict], stratum) -> list[dict]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for r in rows:
+        if "split" not in r:
+            groups[stratum(r)].append(r)
+    for members in groups.values():
+        members.sort(key=lambda r: _order(r["id"]))
+        n_test = math.ceil(TEST_SHARE * len(members))
+        for i, r in enumerate(members):
+            r["split"] = "test" if i < n_test else "dev"
+    return rows
+
+
+def rewrite(path: Path, stratum) -> None:
+    rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+    assign(rows, stratum)
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                    encoding="utf-8")
+
+
+def main() -> None:
+    rewrite(EVAL_DIR / "questions.jsonl", lambda q: (q["user"], q["style"], q["answerable"]))
+    rewrite(EVAL_DIR / "situations.jsonl", lambda s: (s["jurisdiction"],))
+
+
+if __name__ == "__main__":
+    main()
