@@ -33,6 +33,8 @@ PLOT = EVAL_DIR / "history.png"
 METRICS = {"R@1": "hit_rate@1", "R@5": "hit_rate@5", "R@10": "hit_rate@10",
            "MRR@10": "mrr@10", "nDCG@10": "ndcg@10"}
 USERS = ("lawyer", "researcher", "trainer")
+# Every weight, threshold and rule is chosen on dev; test is run to report, never to tune.
+SPLITS = ("dev", "test")
 PARTIAL = 0.6  # share of a quote's words that must appear in one run inside a passage
 
 
@@ -92,9 +94,14 @@ def score(qrels: dict, runs: dict[str, list[str]], ids: list[str] | None = None)
 
 
 def report(qrels: dict, runs: dict[str, list[str]], questions: list[dict]) -> dict:
-    out = {"overall": score(qrels, runs)}
-    for user in USERS:
-        out[user] = score(qrels, runs, [q["id"] for q in questions if q["user"] == user])
+    """Metrics per split (dev: tuned on; test: reported) and per user type within each."""
+    out = {}
+    for split in SPLITS:
+        part = [q for q in questions if q.get("split", "dev") == split]
+        by_user = {"overall": score(qrels, runs, [q["id"] for q in part])}
+        for user in USERS:
+            by_user[user] = score(qrels, runs, [q["id"] for q in part if q["user"] == user])
+        out[split] = by_user
     return out
 
 
@@ -142,16 +149,24 @@ def git_commit() -> str:
         return "unknown"
 
 
-def table(results: dict) -> str:
-    lines = ["| system | users | " + " | ".join(METRICS) + " |",
+def table(results: dict, users: tuple[str, ...] = ("overall", *USERS)) -> str:
+    """Dev and test side by side: one row per system and user type, each metric as dev / test."""
+    lines = ["| system | users | " + " | ".join(f"{m} dev / test" for m in METRICS) + " |",
              "|---|---|" + "---|" * len(METRICS)]
-    for system, by_user in results.items():
-        for user in ("overall", *USERS):
-            values = by_user.get(user) or {}
-            if values:
-                lines.append(f"| {system} | {user} | " +
-                             " | ".join(f"{values[m]:.3f}" for m in METRICS) + " |")
+    for system, by_split in results.items():
+        for user in users:
+            dev = by_split.get("dev", {}).get(user) or {}
+            test = by_split.get("test", {}).get(user) or {}
+            if dev or test:
+                cells = [f"{dev.get(m, float('nan')):.3f} / {test.get(m, float('nan')):.3f}"
+                         for m in METRICS]
+                lines.append(f"| {system} | {user} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def headline(by_split: dict, split: str = "test") -> dict:
+    """The overall figures of one split (older history records have no splits)."""
+    return by_split.get(split, {}).get("overall") or by_split.get("overall") or {}
 
 
 def failures(questions: list[dict], details: dict, mode: str = "hybrid", k: int = 10) -> list:
@@ -172,9 +187,9 @@ def append_history(record: dict) -> list[dict]:
 
 def compare(previous: dict, current: dict, tolerance: float = 0.005) -> list[str]:
     lines = []
-    for system, by_user in current["metrics"].items():
-        before = previous.get("metrics", {}).get(system, {}).get("overall", {})
-        for m, v in by_user.get("overall", {}).items():
+    for system, by_split in current["metrics"].items():
+        before = headline(previous.get("metrics", {}).get(system, {}))
+        for m, v in headline(by_split).items():
             if m in before:
                 delta = v - before[m]
                 flag = "  DROP" if delta < -tolerance else ""
@@ -192,13 +207,13 @@ def plot(history: list[dict], path: Path = PLOT) -> None:
     xs = list(range(1, len(history) + 1))
     for system, metric in (("hybrid", "R@5"), ("hybrid", "MRR@10"), ("bm25", "R@5"),
                            ("dense", "R@5"), ("naive-hybrid", "R@5")):
-        ys = [r["metrics"].get(system, {}).get("overall", {}).get(metric) for r in history]
+        ys = [headline(r["metrics"].get(system, {})).get(metric) for r in history]
         if any(y is not None for y in ys):
             ax.plot(xs, ys, marker="o", label=f"{system} {metric}")
     ax.set_xticks(xs, [f"{r['date'][5:10]}\n{r['commit']}" for r in history], fontsize=7)
     ax.set_ylim(0, 1)
     ax.set_ylabel("score")
-    ax.set_title("ombuds retrieval quality over recorded runs (eval/questions.jsonl)")
+    ax.set_title("ombuds retrieval quality over recorded runs (test split; before the split: all)")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -214,58 +229,104 @@ def load_situations(path: Path = SITUATIONS) -> list[dict]:
 def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> dict:
     """`ombuds provisions` on every situation: Recall@5 (the share of gold articles in the top
     5), MRR@10 and nDCG@10 of gold (instrument, article) pairs, with the citation graph and with
-    plain retrieval over provisions. Gold articles missing from the corpus are left out."""
+    plain retrieval over provisions, per split. Gold articles missing from the corpus are left
+    out."""
     from index.provisions import graph, rank_provisions
 
     in_corpus = graph(index).articles
     qrels = {s["id"]: {f"{g['instrument']}|{g['article']}": 1 for g in s["gold"]
                        if (g["instrument"], g["article"]) in in_corpus} for s in situations}
     qrels = {i: gold for i, gold in qrels.items() if gold}
-    out = {}
+    out: dict = {}
     for name, use_graph in (("graph", True), ("plain", False)):
         runs = {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
                           rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
                 for s in situations if s["id"] in qrels}
-        q = Qrels(qrels)
-        r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(ids)} or {"none": 0.0}
-                 for i, ids in runs.items()})
-        values = evaluate(q, r, ["recall@5", "mrr@10", "ndcg@10"], make_comparable=True)
-        out[name] = {"R@5": round(float(values["recall@5"]), 4),
-                     "MRR@10": round(float(values["mrr@10"]), 4),
-                     "nDCG@10": round(float(values["ndcg@10"]), 4)}
-    out["situations"] = len(qrels)
+        out[name] = {}
+        for split in SPLITS:
+            ids = [s["id"] for s in situations if s["id"] in qrels
+                   and s.get("split", "dev") == split]
+            out[name][split] = provision_scores({i: qrels[i] for i in ids},
+                                                {i: runs[i] for i in ids})
+    out["situations"] = {split: sum(s["id"] in qrels and s.get("split", "dev") == split
+                                    for s in situations) for split in SPLITS}
     return out
 
 
+def provision_scores(qrels: dict, runs: dict[str, list[str]]) -> dict:
+    if not qrels:
+        return {}
+    r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(ids)} or {"none": 0.0}
+             for i, ids in runs.items()})
+    values = evaluate(Qrels(qrels), r, ["recall@5", "mrr@10", "ndcg@10"], make_comparable=True)
+    return {"R@5": round(float(values["recall@5"]), 4),
+            "MRR@10": round(float(values["mrr@10"]), 4),
+            "nDCG@10": round(float(values["ndcg@10"]), 4)}
+
+
 def situations_table(results: dict) -> str:
-    lines = [f"`ombuds provisions` on {results['situations']} situations (gold articles):", "",
+    n = results["situations"]
+    lines = [f"`ombuds provisions` on {n['dev']} dev / {n['test']} test situations "
+             "(gold articles), dev / test:", "",
              "| ranking | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|"]
     for name, label in (("graph", "retrieval + citation graph"),
                         ("plain", "plain retrieval over provisions")):
-        m = results[name]
-        lines.append(f"| {label} | {m['R@5']:.3f} | {m['MRR@10']:.3f} | {m['nDCG@10']:.3f} |")
+        dev, test = results[name]["dev"], results[name]["test"]
+        cells = [f"{dev.get(m, float('nan')):.3f} / {test.get(m, float('nan')):.3f}"
+                 for m in ("R@5", "MRR@10", "nDCG@10")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def evaluate_answers(index: Index, questions: list[dict]) -> dict:
-    """`ombuds ask` on every question: the share of answered questions whose citations include
-    gold evidence, and the share of unanswerable questions correctly declined."""
+    """`ombuds ask` on every question, per split: the share of answerable questions answered,
+    of answered ones whose citations include gold evidence and whose first sentence holds it,
+    and of unanswerable questions correctly declined."""
     from app.answer import answer_question
 
-    answered = grounded = declined = unanswerable = answerable = 0
+    rows = []
     for q in questions:
         a = answer_question(index, q["question"])
-        if q["answerable"]:
-            answerable += 1
-            if a.answered:
-                answered += 1
-                cited = [c.text + "\n" + "\n".join(f["text"] for f in c.footnotes)
-                         for c in a.citations]
-                grounded += any(contains(e["quote"], t) for e in q["evidence"] for t in cited)
-        else:
-            unanswerable += 1
-            declined += not a.answered
-    return {"answered_with_gold": round(grounded / max(1, answered), 4),
-            "unanswerable_declined": round(declined / max(1, unanswerable), 4),
-            "answered_share": round(answered / max(1, answerable), 4),
-            "answerable": answerable, "unanswerable": unanswerable}
+        row = {"split": q.get("split", "dev"), "answerable": q["answerable"],
+               "answered": a.answered, "grounded": False, "first": False}
+        if q["answerable"] and a.answered:
+            cited = [c.text + "\n" + "\n".join(f["text"] for f in c.footnotes)
+                     for c in a.citations]
+            row["grounded"] = any(contains(e["quote"], t) for e in q["evidence"] for t in cited)
+            first = a.sentences[0].text if a.sentences else ""
+            row["first"] = any(quote_in_sentence(e["quote"], first) for e in q["evidence"])
+        rows.append(row)
+    return {split: answer_shares([r for r in rows if r["split"] == split]) for split in SPLITS}
+
+
+def quote_in_sentence(quote: str, sentence: str) -> bool:
+    """The sentence holds the gold: it contains the quote, or lies inside it."""
+    q, s = normalise(quote), normalise(sentence)
+    return bool(s) and (q in s or s in q or contains(quote, sentence))
+
+
+def answer_shares(rows: list[dict]) -> dict:
+    answerable = [r for r in rows if r["answerable"]]
+    answered = [r for r in answerable if r["answered"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    return {"answered_with_gold": round(sum(r["grounded"] for r in answered)
+                                        / max(1, len(answered)), 4),
+            "first_sentence_gold": round(sum(r["first"] for r in answered)
+                                         / max(1, len(answered)), 4),
+            "unanswerable_declined": round(sum(not r["answered"] for r in unanswerable)
+                                           / max(1, len(unanswerable)), 4),
+            "answered_share": round(len(answered) / max(1, len(answerable)), 4),
+            "answerable": len(answerable), "unanswerable": len(unanswerable)}
+
+
+def answers_table(answers: dict) -> str:
+    names = {"answered_share": "answerable questions answered",
+             "answered_with_gold": "answered citing gold evidence",
+             "first_sentence_gold": "answered whose first sentence holds the gold",
+             "unanswerable_declined": "unanswerable questions declined"}
+    dev, test = answers["dev"], answers["test"]
+    lines = [f"`ombuds ask` ({dev['answerable']}+{dev['unanswerable']} dev, "
+             f"{test['answerable']}+{test['unanswerable']} test questions, answerable+not):", "",
+             "| share | dev | test |", "|---|---|---|"]
+    lines += [f"| {label} | {dev[k]:.1%} | {test[k]:.1%} |" for k, label in names.items()]
+    return "\n".join(lines)

@@ -4,6 +4,11 @@ Run once when a set is first split (`python -m eval.split`); lines that already 
 keep it, so questions added later (all written as "test") are never moved. Stratified by user
 type, style and answerability for questions, by jurisdiction for situations: within each
 stratum, lines are ordered by a hash of their id and the first 40% (rounded up) go to test.
+
+The questions and situations written later, from the documents and before any ombuds run
+(q201-q348, q401-q499, s101-s172), were split once when they were added: the unanswerable ones
+half and half; of the others 45% of each (user, style) stratum to dev (so that dev holds
+questions in the style nobody tuned for) and the rest, 110 questions and 40 situations, to test.
 """
 
 from __future__ import annotations
