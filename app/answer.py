@@ -14,6 +14,7 @@ import numpy as np
 from index.lexical import tokenize
 from index.provisions import graph
 from index.search import Filters, Hit, Index
+from index.units import sentences
 
 from .answer_types import Answer, AnswerSentence, Citation
 
@@ -56,33 +57,9 @@ QUANTITY = re.compile(
     r"third|quarter|percent|per\s+cent|dozen)s?\b", re.I)
 YEAR = re.compile(r"(19|20)\d\d")
 
-# sentence ends: ., ! or ? (and a closing quote) before a space and a capital, a quote or a digit,
-# except after common abbreviations and initials
-ABBREVIATIONS = ("No", "no", "Nos", "art", "Art", "arts", "para", "paras", "p", "pp", "e.g",
-                 "i.e", "Mr", "Mrs", "Ms", "Dr", "St", "cf", "Add", "Rev", "vol", "etc", "N")
-SENTENCE_END = re.compile(r"(?<=[.!?])[\"”’)]*\s+(?=[A-Z\"“(\d])")
 DANGLING = re.compile(r"^(This|These|That|Those|It|Its|They|Their|Them|He|She|His|Her|Such|"
                       r"However|Moreover|Furthermore|In addition|Also|Nevertheless|Therefore|"
                       r"As a result|In this connection|Here)\b")
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """(start, end) offsets of the sentences of a passage; a line break (heading, list item,
-    table row) always ends one."""
-    spans = []
-    for line in re.finditer(r"[^\n]+", text):
-        base, chunk, start = line.start(), line.group(0), 0
-        for m in SENTENCE_END.finditer(chunk):
-            before = chunk[start : m.start()].rstrip("\"”’)")
-            last_word = re.search(r"(\w+)\.$", before)
-            if last_word and (last_word.group(1) in ABBREVIATIONS or len(last_word.group(1)) == 1):
-                continue
-            end = m.start() + len(m.group(0).rstrip())
-            spans.append((base + start, base + end))
-            start = m.end()
-        if start < len(chunk.rstrip()):
-            spans.append((base + start, base + len(chunk.rstrip())))
-    return [(s, e) for s, e in spans if text[s:e].strip()]
 
 
 def _citation(index: Index, n: int, hit: Hit, support: list[str]) -> Citation:
@@ -183,24 +160,25 @@ def refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[di
 
 
 def evidence(index: Index, question: str, hits: list[Hit]) -> list[dict]:
-    """Every sentence of the best passages, scored against the question."""
+    """Every sentence of the best passages, scored against the question with the sentence
+    vectors stored at ingest (no embedding at question time)."""
+    q = index.query_vector(question)
+    q_terms = set(tokenize(question))
     candidates = []
     for rank, h in enumerate(hits[:MAX_PASSAGES]):
-        for s, e in sentences(h.passage.text):
+        spans, vecs = index.passage_units(h.passage.passage_id)
+        for (s, e), v in zip(spans, vecs, strict=True):
+            if s < 0:  # a footnote: cited with its passage, never quoted as the answer
+                continue
             text = h.passage.text[s:e].strip()
-            if len(text.split()) >= 4:
-                candidates.append({"hit": h, "rank": rank, "start": s, "end": e, "text": text})
-    if not candidates:
-        return []
-    q = index.query_vector(question)
-    vecs = index.embedder.encode([c["text"] for c in candidates])
-    q_terms = set(tokenize(question))
-    for c, v in zip(candidates, vecs, strict=True):
-        c["similarity"] = float(v @ q)
-        terms = set(tokenize(c["text"]))
-        c["overlap"] = len(q_terms & terms) / max(1, len(q_terms))
-        c["score"] = (W_SIMILARITY * c["similarity"] + W_OVERLAP * c["overlap"]
-                      + W_RANK * (1 - c["rank"] / MAX_PASSAGES))
+            if len(text.split()) < 4:
+                continue
+            c = {"hit": h, "rank": rank, "start": int(s), "end": int(e), "text": text,
+                 "similarity": float(v @ q)}
+            c["overlap"] = len(q_terms & set(tokenize(text))) / max(1, len(q_terms))
+            c["score"] = (W_SIMILARITY * c["similarity"] + W_OVERLAP * c["overlap"]
+                          + W_RANK * (1 - rank / MAX_PASSAGES))
+            candidates.append(c)
     return sorted(candidates, key=lambda c: -c["score"])
 
 

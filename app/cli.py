@@ -645,22 +645,23 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     answers = ev.evaluate_answers(index, questions) if answers_ else None
     situations = ev.evaluate_situations(index, ev.load_situations())
     answered = [q for q in questions if q["answerable"]]
-    click.echo(f"{len(answered)} answerable questions ({len(questions) - len(answered)} "
-               f"unanswerable, not scored here); {len(index.ids)} passages; "
-               f"model {index.model_name}; {time.perf_counter() - t0:.0f} s")
+    n_split = {sp: sum(q.get("split", "dev") == sp for q in answered) for sp in ev.SPLITS}
+    click.echo(f"{len(answered)} answerable questions ({n_split['dev']} dev, "
+               f"{n_split['test']} test; {len(questions) - len(answered)} unanswerable, not "
+               f"scored here); {len(index.ids)} passages; model {index.model_name}; "
+               f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
     text = ev.table(results)
     click.echo(text)
     if answers:
-        click.echo(
-            f"ombuds ask: {answers['answered_with_gold']:.1%} of answered questions cite gold "
-            f"evidence; {answers['unanswerable_declined']:.1%} of unanswerable questions "
-            f"declined; {answers['answered_share']:.1%} of answerable questions answered")
+        click.echo(ev.answers_table(answers))
     provisions_text = ev.situations_table(situations)
     click.echo(provisions_text)
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     ev.LATEST.write_text(
-        "# Latest evaluation\n\n" + text + "\n\n" + provisions_text + "\n\nHybrid misses at 10 "
+        "# Latest evaluation\n\n" + text + "\n\n" + (ev.answers_table(answers) + "\n\n"
+                                                        if answers else "")
+        + provisions_text + "\n\nHybrid misses at 10 "
         f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
     click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
     record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),

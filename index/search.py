@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
@@ -31,8 +32,12 @@ from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
 MODES = ("hybrid", "dense", "bm25")
-EXTRA_MODES = ("hybrid-rrf",)  # measured by `ombuds eval` beside the default fusion
-CANDIDATES = 100  # per-mode depth fused by RRF
+# measured by `ombuds eval` beside the default fusion: RRF, and hybrid without sentence units
+EXTRA_MODES = ("hybrid-rrf", "hybrid-passages")
+CANDIDATES = 100  # per-mode depth fused
+# Hybrid fuses three runs (min-max CombSUM): passage vectors, sentence units (a passage scored
+# by its best sentence or footnote) and BM25. Weights chosen on the dev split (README).
+W_PASSAGE, W_UNIT, W_BM25 = 0.5, 1.0, 1.0
 
 
 class IndexError_(Exception):
@@ -151,6 +156,9 @@ class Index:
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self.vectors: Vectors
         self.lexical: Lexical
+        self.units: Vectors  # one row per sentence unit (index/units.py)
+        self.unit_row: np.ndarray  # unit -> passage row
+        self.unit_span: np.ndarray  # unit -> (start, end) in the passage text; (-1, -1): a note
         self._columns()
 
     # opening and building
@@ -194,6 +202,10 @@ class Index:
                     self.vectors = Vectors.load(path / "vectors.faiss")
                     self.window_row = np.load(path / "window_row.npy")
                     self.lexical = Lexical.load(path / "bm25", len(ids))
+                    self.units = Vectors.load(path / "units.faiss")
+                    self.unit_row = np.load(path / "unit_row.npy")
+                    self.unit_span = np.load(path / "unit_span.npy")
+                    self._unit_offsets()
                     return
             except (OSError, ValueError, RuntimeError):
                 pass  # a damaged or partial index: rebuild it from the store below
@@ -216,6 +228,35 @@ class Index:
         self.window_row = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
         self.vectors = Vectors.build(matrix)
         self.lexical = Lexical.build([index_text(p, self.docs[p.doc_id]) for p in self.passages])
+        self._build_units(dim)
+
+    def _build_units(self, dim: int) -> None:
+        stored = self.store.unit_vectors()
+        missing = [p for p in self.passages if p.passage_id not in stored]
+        if missing:  # a store from before sentence units: embedded once, then kept
+            from .update import embed_units
+
+            print(f"embedding the sentence units of {len(missing)} passages (once)",
+                  file=sys.stderr)
+            by_doc: dict[str, list[Passage]] = {}
+            for p in missing:
+                by_doc.setdefault(p.doc_id, []).append(p)
+            for doc_id, passages in by_doc.items():
+                fresh = embed_units(self.embedder, passages, self.docs[doc_id])
+                self.store.add_units(fresh)
+                stored.update(fresh)
+        found = [stored[pid] for pid in self.ids]
+        self.unit_row = np.repeat(np.arange(len(found)), [len(f.units) for f in found])
+        self.unit_span = np.array([(u.start, u.end) for f in found for u in f.units],
+                                  dtype=np.int32).reshape(-1, 2)
+        vecs = [f.vectors for f in found if len(f.units)]
+        self.units = Vectors.build(np.concatenate(vecs) if vecs
+                                   else np.zeros((0, dim), dtype=np.float32))
+        self._unit_offsets()
+
+    def _unit_offsets(self) -> None:
+        """unit_first[r]:unit_first[r + 1] are the unit rows of passage row r."""
+        self.unit_first = np.searchsorted(self.unit_row, np.arange(len(self.ids) + 1))
 
     def _save(self, folder: Path, generation: int) -> None:
         """Write the index files into a fresh folder, then switch CURRENT to it atomically."""
@@ -224,6 +265,9 @@ class Index:
         self.vectors.save(tmp / "vectors.faiss")
         np.save(tmp / "window_row.npy", self.window_row)
         self.lexical.save(tmp / "bm25")
+        self.units.save(tmp / "units.faiss")
+        np.save(tmp / "unit_row.npy", self.unit_row)
+        np.save(tmp / "unit_span.npy", self.unit_span)
         (tmp / "ids.json").write_text(json.dumps(self.ids))
         _fsync_tree(tmp)
         _pause_for_tests("index-written")
@@ -298,6 +342,25 @@ class Index:
                 best[pid] = score
         return sorted(best.items(), key=lambda item: -item[1])[:depth]
 
+    def _dense_units(self, query: str, depth: int, mask: np.ndarray | None
+                     ) -> list[tuple[str, float]]:
+        """Passages by their best sentence unit (a sentence or a footnote)."""
+        allowed = None if mask is None else np.flatnonzero(mask[self.unit_row])
+        q = self.query_vector(query)
+        best: dict[str, float] = {}
+        for r, score in self.units.search(q, depth * 4, allowed):
+            pid = self.ids[self.unit_row[r]]
+            if pid not in best:
+                best[pid] = score
+        return sorted(best.items(), key=lambda item: -item[1])[:depth]
+
+    def passage_units(self, passage_id: str) -> tuple[np.ndarray, np.ndarray]:
+        """The (start, end) spans of a passage's units and their stored vectors: `ombuds ask`
+        scores sentences with these instead of embedding them again."""
+        r = self.row[passage_id]
+        rows = np.arange(self.unit_first[r], self.unit_first[r + 1])
+        return self.unit_span[rows], self.units.rows(rows)
+
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
                filters: Filters | None = None) -> list[Hit]:
         if mode not in MODES + EXTRA_MODES:
@@ -306,14 +369,19 @@ class Index:
             return []
         mask = self.mask(filters or Filters())
         depth = max(CANDIDATES, 3 * k)
-        runs = []
-        if mode in ("dense", "hybrid", "hybrid-rrf"):
+        runs, weights = [], []
+        if mode != "bm25":
             runs.append(self._dense(query, depth, mask))
-        if mode in ("bm25", "hybrid", "hybrid-rrf"):
+            weights.append(W_PASSAGE if mode == "hybrid" else 1.0)
+        if mode == "hybrid":
+            runs.append(self._dense_units(query, depth, mask))
+            weights.append(W_UNIT)
+        if mode != "dense":
             m = None if mask is None else mask.astype(np.float32)
             runs.append([(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)])
-        if mode == "hybrid":
-            ranked = minmax_fusion(runs)
+            weights.append(W_BM25 if mode == "hybrid" else 1.0)
+        if mode in ("hybrid", "hybrid-passages"):
+            ranked = minmax_fusion(runs, weights)
         elif mode == "hybrid-rrf":
             ranked = reciprocal_rank_fusion(runs)
         else:

@@ -13,12 +13,15 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
 from ingest.model import Document, Passage
+
+from .units import Unit
 
 ENV_DATA_DIR = "OMBUDS_DATA_DIR"
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -69,6 +72,18 @@ CREATE TABLE IF NOT EXISTS embeddings (
     passage_id TEXT PRIMARY KEY REFERENCES passages(passage_id) ON DELETE CASCADE,
     vector BLOB NOT NULL
 );
+-- sentence units (index/units.py): a passage's sentences and footnotes, each with its vector
+-- (float16: half the disk of float32, scores equal to the third decimal)
+CREATE TABLE IF NOT EXISTS units (
+    passage_id TEXT NOT NULL REFERENCES passages(passage_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    note TEXT,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (passage_id, seq)
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS passages_doc ON passages(doc_id, seq);
 CREATE INDEX IF NOT EXISTS passages_type ON passages(passage_type);
@@ -96,6 +111,14 @@ PASSAGE_COLUMNS = [
     "article",
 ]
 JSON_COLUMNS = {"section", "footnotes", "legal_refs"}
+
+
+@dataclass
+class UnitVectors:
+    """A passage's sentence units and their vectors (one row per unit)."""
+
+    units: list[Unit]
+    vectors: np.ndarray
 
 
 def _pause_for_tests(point: str) -> None:
@@ -144,9 +167,11 @@ class Store:
         return found[0] if found else None
 
     def put(self, doc: Document, passages: list[Passage],
-            vectors: dict[str, np.ndarray] | None = None) -> None:
-        """Store a document, its passages and their embeddings, replacing any earlier version,
-        in one transaction: readers see the old document or the new one, never a mix."""
+            vectors: dict[str, np.ndarray] | None = None,
+            units: dict[str, UnitVectors] | None = None) -> None:
+        """Store a document, its passages, their embeddings and their sentence units, replacing
+        any earlier version, in one transaction: readers see the old document or the new one,
+        never a mix."""
         with self.transaction() as db:
             self._put(db, doc, passages)
             if vectors:
@@ -154,6 +179,14 @@ class Store:
                     "INSERT INTO embeddings VALUES (?, ?)",
                     [(p.passage_id, vectors[p.passage_id].astype(np.float32).tobytes())
                      for p in passages if p.passage_id in vectors],
+                )
+            if units:
+                db.executemany(
+                    "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(p.passage_id, i, u.kind, u.start, u.end, u.note,
+                      units[p.passage_id].vectors[i].astype(np.float16).tobytes())
+                     for p in passages if p.passage_id in units
+                     for i, u in enumerate(units[p.passage_id].units)],
                 )
             self._bump(db)
 
@@ -174,12 +207,38 @@ class Store:
             out[pid] = v.reshape(-1, dim) if dim else v.reshape(1, -1)
         return out
 
+    def unit_vectors(self, doc_id: str | None = None) -> dict[str, UnitVectors]:
+        """Stored sentence units by passage id (of one document, or all), in passage order."""
+        sql = ("SELECT u.passage_id, u.kind, u.start, u.\"end\", u.note, u.vector FROM units u")
+        args: tuple = ()
+        if doc_id:
+            sql += " JOIN passages p USING (passage_id) WHERE p.doc_id=?"
+            args = (doc_id,)
+        rows: dict[str, tuple[list[Unit], list[np.ndarray]]] = {}
+        for pid, kind, start, end, note, blob in self.db.execute(sql + " ORDER BY 1, u.seq",
+                                                                  args):
+            found = rows.setdefault(pid, ([], []))
+            found[0].append(Unit(kind, start, end, "", note))
+            found[1].append(np.frombuffer(blob, dtype=np.float16))
+        return {pid: UnitVectors(us, np.stack(vs).astype(np.float32))
+                for pid, (us, vs) in rows.items()}
+
+    def add_units(self, units: dict[str, UnitVectors]) -> None:
+        """Sentence units for passages stored before units existed (derived data: the
+        generation stays, since no document changed)."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(pid, i, u.kind, u.start, u.end, u.note, uv.vectors[i].astype(np.float16)
+                  .tobytes()) for pid, uv in units.items() for i, u in enumerate(uv.units)])
+
     def vectors_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 
     def clear_vectors(self) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM embeddings")
+            db.execute("DELETE FROM units")
             db.execute("DELETE FROM meta WHERE key IN ('model', 'model_dim')")
             self._bump(db)
 

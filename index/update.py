@@ -15,22 +15,40 @@ from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 
 from .embed import Embedder, get_embedder
 from .search import index_text
-from .store import Store, _pause_for_tests
+from .store import Store, UnitVectors, _pause_for_tests
+from .units import passage_units
+
+
+def embed_units(embedder: Embedder, passages: list[Passage], doc: dict) -> dict[str, UnitVectors]:
+    """The sentence units of passages (of one document, described by doc) with their vectors,
+    embedded in one batch."""
+    units = {p.passage_id: passage_units(p, doc) for p in passages}
+    flat = embedder.encode([u.text for us in units.values() for u in us])
+    out, i = {}, 0
+    for pid, us in units.items():
+        out[pid] = UnitVectors(us, flat[i : i + len(us)])
+        i += len(us)
+    return out
 
 
 def put_document(store: Store, embedder: Embedder, doc: Document, passages: list[Passage]) -> int:
-    """Store a document with embeddings for all its passages; returns how many were embedded."""
+    """Store a document with embeddings for all its passages and their sentence units; returns
+    how many passages were embedded (unchanged passages keep their stored vectors)."""
     known = store.vectors(doc.doc_id)
+    known_units = store.unit_vectors(doc.doc_id)
     meta = {"title": doc.title, "short_title": doc.short_title}
     missing = [p for p in passages if p.passage_id not in known]
     fresh = embedder.encode_passages([index_text(p, meta) for p in missing])
     vectors = {p.passage_id: known[p.passage_id] for p in passages if p.passage_id in known}
     vectors.update(zip([p.passage_id for p in missing], fresh, strict=True))
+    units = {p.passage_id: known_units[p.passage_id] for p in passages
+             if p.passage_id in known_units}
+    units.update(embed_units(embedder, [p for p in passages if p.passage_id not in units], meta))
     _pause_for_tests("embedded")
     if store.get_meta("model") != embedder.name or store.get_meta("model_dim") is None:
         store.set_meta("model", embedder.name)
         store.set_meta("model_dim", str(embedder.dim))
-    store.put(doc, passages, vectors)
+    store.put(doc, passages, vectors, units)
     _pause_for_tests("stored")
     return len(missing)
 
