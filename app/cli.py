@@ -148,7 +148,13 @@ def _batch(single: str | None, lines, what: str, option: str) -> list[str]:
     """The one text given, or the non-blank lines of a batch file, in order."""
     if bool(single) == bool(lines):
         _fail(f"give a {what} or {option} FILE (not both)")
-    return [q.strip() for q in lines if q.strip()] if lines else [single]
+    if not lines:
+        return [single]
+    batch = [q.strip() for q in lines if q.strip()]
+    if not batch:
+        _fail(f"{getattr(lines, 'name', 'the batch file')}: no {what.lower()} in it "
+              "(one per line)")
+    return batch
 
 
 def filter_options(f):
@@ -354,7 +360,9 @@ def _excerpt(text: str, width: int = 160) -> str:
 
 
 @cli.command()
-@click.argument("situation")
+@click.argument("situation", required=False)
+@click.option("--situations", type=click.File("r"),
+              help="Batch: a file with one situation per line (JSON lines out, input order).")
 @click.option("--jurisdiction", help="Only provisions of this jurisdiction, as the documents "
               "give it (international, KZ...).")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
@@ -364,8 +372,8 @@ def _excerpt(text: str, width: int = 160) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
 @model_option
-def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as_json: bool,
-               data_dir: Path | None, model: str | None) -> None:
+def provisions(situation: str | None, situations, jurisdiction: str | None, k: int, plain: bool,
+               as_json: bool, data_dir: Path | None, model: str | None) -> None:
     """The provisions that apply to a described situation, grouped by instrument, each with
     the report passages that cite it.
 
@@ -376,20 +384,27 @@ def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as
     Examples:
       ombuds provisions "the farmer kept the passports of a family of tobacco pickers"
       ombuds provisions "a 14-year-old works in the tobacco fields" --jurisdiction KZ --json
+      ombuds provisions --situations cases.txt -k 5 > provisions.jsonl
     """
+    batch = _batch(situation, situations, "SITUATION", "--situations")
     index = _open_index(data_dir, model)
     known = index.jurisdictions()
     if jurisdiction and jurisdiction not in known:
         _fail(f"no document of jurisdiction '{jurisdiction}' in the index (known: "
               f"{', '.join(known)})")
-    hits = rank_provisions(index, situation, k=k, jurisdiction=jurisdiction,
-                           use_graph=not plain)
-    if as_json:
-        click.echo(json.dumps({"situation": situation, "jurisdiction": jurisdiction,
-                               "ranking": "plain" if plain else "graph",
-                               "provisions": [h.to_dict(index) for h in hits]},
-                              ensure_ascii=False))
-        return
+    for text in batch:
+        hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
+                               use_graph=not plain)
+        if as_json or situations:
+            click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
+                                   "ranking": "plain" if plain else "graph",
+                                   "provisions": [h.to_dict(index) for h in hits]},
+                                  ensure_ascii=False))
+            continue
+        _print_provisions(hits)
+
+
+def _print_provisions(hits) -> None:
     if not hits:
         click.echo("no provision matches")
     for instrument, group in group_by_instrument(hits):
@@ -682,8 +697,10 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
 @cli.command()
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--aila", is_flag=True, help="Only AILA 2019 statute retrieval (long fact "
+              "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, paths: tuple[str, ...]) -> None:
+def bench(sizes: str, aila: bool, paths: tuple[str, ...]) -> None:
     """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
     synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
 
@@ -691,9 +708,23 @@ def bench(sizes: str, paths: tuple[str, ...]) -> None:
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
+      ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
     """
     from eval import bench as b
     from eval import run as ev
+
+    if aila:
+        from eval import aila as ai
+
+        if not ai.AILA.exists():
+            _fail(f"{ai.AILA}: the AILA 2019 benchmark is not there (see ../shared/bench)")
+        results = ai.run()
+        text = ai.render(results)
+        ai.AILA_MD.write_text("# AILA 2019 statute retrieval\n\n" + text + "\n",
+                              encoding="utf-8")
+        ai.AILA_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(text)
+        return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]

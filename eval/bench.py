@@ -133,8 +133,9 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     from bm25s.tokenization import Tokenized
 
     from index.embed import get_embedder
-    from index.fusion import reciprocal_rank_fusion
+    from index.fusion import minmax_fusion
     from index.lexical import Lexical, tokenize
+    from index.search import W_BM25, W_PASSAGE, W_UNIT
     from index.store import Store
     from index.vectors import Vectors
 
@@ -168,6 +169,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     release_memory()
     recall = float(np.mean([len({r for r, _ in vectors.search(q, 10)} & set(e)) / 10
                             for q, e in zip(query_vecs, exact, strict=True)]))
+    units, unit_row, unit_recall, unit_build = synthetic_units(store, n, query_vecs, rng)
 
     # texts: token ids drawn with the corpus's own token frequencies
     counts: dict[str, int] = {}
@@ -187,17 +189,23 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     steady_rss = rss_mb()
 
     out = {"n": n, "vector_index": vectors.kind, "vector_build_s": vector_build,
+           "units": units.size, "unit_index": units.kind, "unit_build_s": unit_build,
+           "unit_recall_at_10": unit_recall,
            "lexical_build_s": lexical_build, "recall_at_10": recall,
            "rss_mb": steady_rss, "rss_mb_without_model": steady_rss - base_rss}
     timings: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
     for q in queries:
         t0 = time.perf_counter()
-        qv = embedder.encode([q])[0]
+        qv = embedder.encode_query(q)
         dense = vectors.search(qv, 100)
         t1 = time.perf_counter()
         lex = lexical.search(q, 100)
         t2 = time.perf_counter()
-        reciprocal_rank_fusion([[(str(r), s) for r, s in dense], [(str(r), s) for r, s in lex]])
+        best: dict[str, float] = {}
+        for r, score in units.search(qv, 400):
+            best.setdefault(str(unit_row[r]), score)
+        minmax_fusion([[(str(r), s) for r, s in dense], list(best.items())[:100],
+                       [(str(r), s) for r, s in lex]], [W_PASSAGE, W_UNIT, W_BM25])
         t3 = time.perf_counter()
         timings["dense"].append(t1 - t0)
         timings["bm25"].append(t2 - t1)
@@ -205,6 +213,48 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     for mode, times in timings.items():
         out[mode] = percentiles(times)
     return out
+
+
+def synthetic_units(store, n: int, query_vecs: np.ndarray, rng, block: int = 500_000):
+    """Sentence units for n synthetic passages, as many per passage as the corpus has, made
+    like the passage vectors (real unit vectors plus noise) and added block by block to the
+    compact index; recall@10 of the passages their best unit ranks, against exact search."""
+    from index.vectors import Vectors
+
+    real = np.concatenate([u.vectors for u in store.unit_vectors().values()])
+    per_passage = len(real) / max(1, len(store.vectors()))
+    total = int(n * per_passage)
+    unit_row = np.sort(rng.integers(0, n, total)).astype(np.int32)
+
+    def make(size: int) -> np.ndarray:
+        b = real[rng.integers(0, len(real), size)]
+        b = b + 0.04 * rng.standard_normal(b.shape).astype(np.float32)
+        return b / np.linalg.norm(b, axis=1, keepdims=True)
+
+    t0 = time.perf_counter()
+    units = Vectors.trained(make(min(total, 200_000)), total, compact=True)
+    best = np.full((len(query_vecs), n), -2.0, dtype=np.float32)  # exact best unit per passage
+    for start in range(0, total, block):
+        chunk = make(min(block, total - start))
+        units.add(chunk)
+        rows = unit_row[start : start + len(chunk)]
+        scores = query_vecs @ chunk.T
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows are sorted
+        owners = rows[starts]
+        best[:, owners] = np.maximum(best[:, owners],
+                                     np.maximum.reduceat(scores, starts, axis=1))
+    build = time.perf_counter() - t0
+    exact = np.argsort(-best, axis=1)[:, :10]
+    del best
+    release_memory()
+    recall = []
+    for qv, e in zip(query_vecs, exact, strict=True):
+        found: list[int] = []
+        for r, _ in units.search(qv, 400):
+            if unit_row[r] not in found:
+                found.append(int(unit_row[r]))
+        recall.append(len(set(found[:10]) & set(e.tolist())) / 10)
+    return units, unit_row, float(np.mean(recall)), build
 
 
 def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
@@ -263,13 +313,16 @@ def render(r: dict) -> str:
                      f"{a['ask'][0]:.0f} / {a['ask'][1]:.0f} | - |")
         lines.append(f"| `ombuds provisions` end to end ({a['situations']} situations, k=10) | "
                      f"{a['provisions'][0]:.0f} / {a['provisions'][1]:.0f} | - |")
-    lines += ["", "| synthetic passages | vector index | recall@10 vs exact | build s (vectors "
-              "+ BM25) | resident MB (all / index only) | bm25 | dense | hybrid |",
+    lines += ["", "| synthetic passages (sentence units) | vector index (units) | recall@10 vs "
+              "exact (units) | build s (vectors + units + BM25) | resident MB (all / index "
+              "only) | bm25 | dense | hybrid |",
               "|---|---|---|---|---|---|---|---|"]
     for s in r.get("synthetic", []):
         lines.append(
-            f"| {s['n']:,} | {s['vector_index']} | {s['recall_at_10']:.3f} | "
-            f"{s['vector_build_s']:.0f} + {s['lexical_build_s']:.0f} | {s['rss_mb']:.0f} / "
+            f"| {s['n']:,} ({s.get('units', 0):,}) | {s['vector_index']} "
+            f"({s.get('unit_index', '-')}) | {s['recall_at_10']:.3f} "
+            f"({s.get('unit_recall_at_10', float('nan')):.3f}) | {s['vector_build_s']:.0f} + "
+            f"{s.get('unit_build_s', 0):.0f} + {s['lexical_build_s']:.0f} | {s['rss_mb']:.0f} / "
             f"{s['rss_mb_without_model']:.0f} | {s['bm25'][0]:.1f} / {s['bm25'][1]:.1f} | "
             f"{s['dense'][0]:.1f} / {s['dense'][1]:.1f} | {s['hybrid'][0]:.1f} / "
             f"{s['hybrid'][1]:.1f} |")

@@ -84,6 +84,19 @@ class Embedder:
             for start in range(WINDOW_STEP, len(words), WINDOW_STEP)
         ]
 
+    def encode_query(self, text: str) -> np.ndarray:
+        """A query's vector. One longer than the model reads (a fact description of several
+        hundred words) is read whole: embedded in overlapping windows whose vectors are
+        averaged, which scores a passage by its mean similarity to the windows."""
+        limit = self.model.max_seq_length or 256
+        if len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"]) <= limit:
+            return self.encode([text])[0]
+        words = text.split()
+        windows = [" ".join(words[start : start + WINDOW_WORDS])
+                   for start in range(0, max(1, len(words) - WINDOW_BACK), WINDOW_STEP)]
+        mean = self.encode(windows).mean(axis=0)
+        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+
     def encode_passages(self, texts: list[str]) -> list[np.ndarray]:
         """One (windows x dim) matrix per passage text."""
         windows = [self.windows(t) for t in texts]

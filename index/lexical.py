@@ -25,6 +25,10 @@ except ImportError:  # stemming is an improvement, not a requirement
 
 TOKEN = re.compile(r"[a-z]+|\d+")
 STOP = set(STOPWORDS_EN)
+# A query with more distinct terms than this (a fact description of several hundred words) is
+# reduced to its most specific terms, each counted once: otherwise its many common words
+# ("court", "appellant", repeated twenty times) outweigh the few that identify the matter.
+LONG_QUERY_TERMS = 40
 
 
 def tokenize(text: str) -> list[str]:
@@ -66,6 +70,16 @@ class Lexical:
             return cls(None, 0)
         return cls(bm25s.BM25.load(str(folder), show_progress=False), size)
 
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a (tokenized) term; a term the collection
+        never uses weighs most."""
+        if self.model is None or term not in self.model.vocab_dict:
+            return float(np.log(max(self.size, 1)) + 1)
+        indptr = self.model.scores["indptr"]
+        i = self.model.vocab_dict[term]
+        df = int(indptr[i + 1] - indptr[i])
+        return float(np.log((self.size - df + 0.5) / (df + 0.5) + 1))
+
     def search(self, query: str, k: int, mask: np.ndarray | None = None
                ) -> list[tuple[int, float]]:
         """(row, score) of the k best passages; mask (0/1 per row) filters inside retrieval."""
@@ -74,6 +88,8 @@ class Lexical:
         tokens = [t for t in tokenize(query) if t in self.model.vocab_dict]
         if not tokens:
             return []
+        if len(set(tokens)) > LONG_QUERY_TERMS:
+            tokens = sorted(set(tokens), key=lambda t: (-self.idf(t), t))[:LONG_QUERY_TERMS]
         scores = self.model.get_scores(tokens)
         if mask is not None:
             scores = np.where(mask > 0, scores, 0.0)

@@ -251,7 +251,7 @@ class Index:
                                   dtype=np.int32).reshape(-1, 2)
         vecs = [f.vectors for f in found if len(f.units)]
         self.units = Vectors.build(np.concatenate(vecs) if vecs
-                                   else np.zeros((0, dim), dtype=np.float32))
+                                   else np.zeros((0, dim), dtype=np.float32), compact=True)
         self._unit_offsets()
 
     def _unit_offsets(self) -> None:
@@ -289,7 +289,7 @@ class Index:
         if text not in self._query_vectors:
             if len(self._query_vectors) >= 32:
                 self._query_vectors.pop(next(iter(self._query_vectors)))
-            vec = self.embedder.encode([text])[0]
+            vec = self.embedder.encode_query(text)
             vec.setflags(write=False)
             self._query_vectors[text] = vec
         return self._query_vectors[text]
