@@ -26,7 +26,7 @@ from ingest.model import Passage
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
-from .lexical import Lexical
+from .lexical import Lexical, tokenize
 from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
@@ -140,13 +140,22 @@ def index_text(p: Passage, doc: dict) -> str:
 
 
 class Index:
-    def __init__(self, store: Store, embedder_name: str) -> None:
+    def __init__(self, store: Store, embedder_name: str, docs: dict[str, dict] | None = None,
+                 passages: list[Passage] | None = None, generation: int | None = None) -> None:
+        """The documents and passages given (by `updated`), else read from the store."""
         self.store = store
         self.model_name = embedder_name
         self._embedder: Embedder | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
-        self.docs = {d["doc_id"]: d for d in store.documents()}
-        self.passages: list[Passage] = list(store.passages())
+        self._tokens: dict[str, list[str]] | None = None  # BM25 tokens by passage id, if kept
+        if passages is None:
+            with store.snapshot():  # the generation stamps exactly the passages read with it
+                generation = store.generation
+                docs = {d["doc_id"]: d for d in store.documents()}
+                passages = list(store.passages())
+        self.generation: int = generation or 0
+        self.docs: dict[str, dict] = docs or {}
+        self.passages: list[Passage] = passages
         self.ids = [p.passage_id for p in self.passages]
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self.vectors: Vectors
@@ -185,7 +194,7 @@ class Index:
     def _load_or_build(self) -> None:
         folder = index_dir(self.store)
         current = _read_current(folder)
-        generation = self.store.generation
+        generation = self.generation
         if current and current["generation"] == generation and current["ids"] == len(self.ids):
             path = folder / current["dir"]
             try:
@@ -229,6 +238,9 @@ class Index:
         _pause_for_tests("index-written")
         record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
                   "model": self.model_name, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if self.store.generation != generation:  # the store moved on (e.g. a removal) while
+            shutil.rmtree(tmp, ignore_errors=True)  # building: never publish what it dropped
+            return
         staged = folder / "CURRENT.tmp"
         with open(staged, "w") as f:
             json.dump(record, f)
@@ -238,6 +250,73 @@ class Index:
         for old in folder.iterdir():  # earlier generations are no longer referenced
             if old.is_dir() and old.name != tmp.name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def updated(cls, previous: Index, store: Store) -> Index:
+        """The index of `store` as it is now, built from `previous` (an index of the same store
+        and model) instead of from scratch: the passages of documents whose version (content
+        hash, time ingested) is unchanged keep everything `previous` holds for them, keyed by
+        passage id; only changed and new documents are read from the store. Equal to what
+        Index.open would give; writes no index files (they are Index.open's)."""
+        with store.snapshot():
+            check_model(store, previous.model_name)
+            generation = store.generation
+            docs = {d["doc_id"]: d for d in store.documents()}
+            before = _by_doc(previous.passages)
+            passages: list[Passage] = []
+            kept: set[str] = set()
+            stored: dict[str, np.ndarray] = {}
+            for doc_id, doc in docs.items():  # in doc_id order, as store.passages() reads them
+                if _version(previous.docs.get(doc_id)) == _version(doc):
+                    passages += before.get(doc_id, [])
+                    kept.update(p.passage_id for p in before.get(doc_id, []))
+                else:
+                    passages += store.passages(doc_id)
+                    stored.update(store.vectors(doc_id))
+        index = cls(store, previous.model_name, docs, passages, generation)
+        index._embedder, index._query_vectors = previous._embedder, previous._query_vectors
+        index._build_from(previous, kept, stored)
+        return index
+
+    def _build_from(self, previous: Index, kept: set[str], stored: dict[str, np.ndarray]
+                    ) -> None:
+        """Build the vector and BM25 indexes from each passage's data: `previous`'s for the
+        passage ids in `kept`, else stored vectors and fresh tokens. Each kind of per-passage
+        data is a dict by passage id, so another kind is one more dict here."""
+        windows = previous.passage_vectors()
+        old_tokens = previous.passage_tokens()
+        missing = [p for p in self.passages
+                   if p.passage_id not in kept and p.passage_id not in stored]
+        if missing:  # as in _build: passages stored without embeddings
+            vecs = self.embedder.encode_passages(
+                [index_text(p, self.docs[p.doc_id]) for p in missing])
+            stored.update(zip([p.passage_id for p in missing], vecs, strict=True))
+        dim = next(iter(stored.values())).shape[-1] if stored else previous.vectors.index.d
+        blocks = [(windows[p.passage_id] if p.passage_id in kept else stored[p.passage_id])
+                  .reshape(-1, dim) for p in self.passages]
+        matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+        self.window_row = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+        self.vectors = Vectors.build(matrix)
+        self._tokens = {p.passage_id: old_tokens[p.passage_id] if p.passage_id in kept
+                        else tokenize(index_text(p, self.docs[p.doc_id]))
+                        for p in self.passages}
+        self.lexical = Lexical.from_tokens([self._tokens[pid] for pid in self.ids])
+
+    def passage_vectors(self) -> dict[str, np.ndarray]:
+        """Each passage's indexed vectors (one row per window), by passage id."""
+        if not self.ids:
+            return {}
+        counts = np.bincount(self.window_row, minlength=len(self.ids))
+        blocks = np.split(self.vectors.rows(), np.cumsum(counts)[:-1])
+        return dict(zip(self.ids, blocks, strict=True))
+
+    def passage_tokens(self) -> dict[str, list[str]]:
+        """Each passage's BM25 tokens, by passage id: kept by `updated`, else tokenized now (an
+        index loaded from its files holds only the BM25 matrix)."""
+        if self._tokens is None:
+            self._tokens = {p.passage_id: tokenize(index_text(p, self.docs[p.doc_id]))
+                            for p in self.passages}
+        return self._tokens
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a query, kept for the next few calls: `ombuds ask` scores sentences
@@ -331,6 +410,18 @@ class Index:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _version(doc: dict | None) -> tuple | None:
+    """What tells a stored document's passages apart from an earlier ingest of it."""
+    return None if doc is None else (doc["content_hash"], doc["ingested_at"], doc["n_passages"])
+
+
+def _by_doc(passages: list[Passage]) -> dict[str, list[Passage]]:
+    out: dict[str, list[Passage]] = {}
+    for p in passages:
+        out.setdefault(p.doc_id, []).append(p)
+    return out
 
 
 def index_dir(store: Store) -> Path:

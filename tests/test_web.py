@@ -198,7 +198,8 @@ def test_upload_checks_escapes_and_removes(client, web_data, tmp_path):
     assert "<script" not in section and "&lt;script&gt;" in section
 
     log, table, *_ = client.predict("field-notes-kilns", api_name="/remove")
-    assert log == "removed field-notes-kilns"
+    assert log.startswith("removed field-notes-kilns: ")
+    assert log.endswith("; deleted its uploaded file field-notes-kilns.md")
     assert "field-notes-kilns" not in [row[0] for row in table["data"]]
     assert list(uploads.iterdir()) == []  # its uploaded file went with it
 
