@@ -7,6 +7,7 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 import click
@@ -162,11 +163,12 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         sys.exit(1)
 
 
-def _batch(single: str | None, lines, what: str, option: str) -> list[str]:
-    """The one text given, or the non-blank lines of a batch file, in order."""
+def _batch(single: str | None, lines, what: str, option: str) -> Iterable[str]:
+    """The one text given, or the non-blank lines of a batch file, in order, each read when
+    the previous one is answered (so `--queries -` answers a pipe line by line)."""
     if bool(single) == bool(lines):
         _fail(f"give a {what} or {option} FILE (not both)")
-    return [q.strip() for q in lines if q.strip()] if lines else [single]
+    return (q.strip() for q in lines if q.strip()) if lines else [single]
 
 
 def filter_options(f):

@@ -140,7 +140,7 @@ def _copies_of(original: Path, folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     data, size, found = original.read_bytes(), original.stat().st_size, []
-    for path in folder.rglob("*"):
+    for path in sorted(folder.rglob("*")):  # listed first: emptied folders go meanwhile
         if path.is_file() and path.stat().st_size == size and path.read_bytes() == data:
             found.append(path)
             path.unlink(missing_ok=True)
