@@ -186,7 +186,8 @@ def test_collection_and_exports_mark_removed_items(tmp_path):
     assert export.label(marked[0]) == "R 2020, para. 1 (removed from the library)"
 
     html = web.collection_html(marked)
-    assert html.count("removed from the library") == 2 and "named the farmer" not in html
+    assert html.count('class="ob-badge">removed from the library<') == 2
+    assert "named the farmer" not in html and "Osh" not in html.split("<article")[1]
     assert "Question: Who kept the passports?" in html and "Wages were paid in full." in html
 
     md = export.to_markdown(marked, "Pack")
@@ -270,7 +271,6 @@ def test_removal_by_another_process_is_seen_by_the_next_request(served):
     html, _ = client.predict("Do employers confiscate the passports of migrant workers?",
                              *NO_FILTERS, api_name="/ask")
     assert FIDH_CITE not in html
-    assert client.predict(pick["choices"][0][1], api_name="/open_passage") == ""
 
     # the collection: the removed passage is marked, and the browser keeps no copy of its text
     items, view, _ = client.predict(items, api_name="/show_collection")
@@ -288,8 +288,8 @@ def test_a_document_ingested_by_another_process_is_found(served, tmp_path):
     ingester = cli_process("ingest", "-q", "--data-dir", str(data), str(note))
     _, err = ingester.communicate(timeout=300)
     assert ingester.returncode == 0, err
-    html = search(client, "quokka arrangement brickmakers", ["quokka-notes"])
-    assert "Zhezkazgan" in html and "ob-card" in html
+    html = search(client, "quokka arrangement brickmakers")
+    assert "Zhezkazgan" in html.split('<article class="ob-card"')[1]  # the first hit
 
 
 def test_parallel_requests_during_a_removal(served):
