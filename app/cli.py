@@ -368,6 +368,8 @@ def remove(doc_id: str, data_dir: Path | None) -> None:
     note = f"; deleted its uploaded file {files[0].name}" if files else ""
     click.echo(f"removed {doc_id}: {removed.passages} passages with their embeddings and "
                f"index entries{note}")
+    for failed in removed.failed:
+        click.echo(f"warning: could not delete {failed}", err=True)
     sys.stdout.flush()  # the removal has committed: say so before rebuilding the index files
     if store.documents():
         try:

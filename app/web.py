@@ -282,7 +282,8 @@ class Ombuds:
             self.reload()
         upload = [f.name for f in removed.files if f.parent.name == UPLOADS]
         return (f"removed {doc_id}: {removed.passages} passages"
-                + (f"; deleted its uploaded file {upload[0]}" if upload else ""))
+                + (f"; deleted its uploaded file {upload[0]}" if upload else "")
+                + "".join(f"\nwarning: could not delete {f}" for f in removed.failed))
 
 
 # --- HTML, always escaped ----------------------------------------------------------------------

@@ -130,6 +130,8 @@ def bench_reload(data_dir: str, repeats: int = 5) -> dict:
             live.current()
         check_us = (time.perf_counter() - t0) * 1000
         store = Store(tmp)
+        if not store.documents():
+            raise SystemExit(f"error: {data_dir}: the store holds no document")
         doc_id = max(store.documents(), key=lambda d: d["n_passages"])["doc_id"]
         doc, passages = stored_document(store, doc_id), list(store.passages(doc_id))
         vectors = store.vectors(doc_id)
@@ -369,6 +371,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("data_dir", help="an ingested data dir (not changed: a copy is used)")
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args(argv)
+    store = Path(args.data_dir) / "ombuds.sqlite3"
+    if not store.is_file():
+        sys.exit(f"error: {args.data_dir}: no ombuds store (ombuds.sqlite3) there; ingest into "
+                 "it first: ombuds ingest --data-dir DIR corpus ../shared/corpus")
     reload = bench_reload(args.data_dir, args.repeats)
     results = json.loads(BENCH_JSON.read_text()) if BENCH_JSON.is_file() else {}
     results["reload"] = reload

@@ -82,7 +82,18 @@ def stored_document(store: Store, doc_id: str) -> Document | None:
 class Removed:
     doc_id: str
     passages: int
-    files: list[Path]  # the copies deleted under the data directory
+    files: list[Path] = field(default_factory=list)  # the copies deleted in the data dir
+    failed: list[str] = field(default_factory=list)  # "path: reason", for each left behind
+
+    def delete(self, path: Path) -> None:
+        try:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+            self.files.append(path)
+        except OSError as e:
+            self.failed.append(f"{path}: {e.strerror or e}")
 
 
 def remove_document(store: Store, doc_id: str) -> Removed | None:
@@ -91,66 +102,53 @@ def remove_document(store: Store, doc_id: str) -> Removed | None:
     the store, and, when it came from the web app, the uploaded file under <data_dir>/uploads/
     with the copies Gradio staged in <data_dir>/web-cache/; also the exports waiting there to
     be downloaded, which may quote it. A file anywhere else is the user's own and is never
-    touched. None when there is no such document."""
+    touched. None when there is no such document; a file that cannot be deleted is listed in
+    `failed` (the removal from the store stands)."""
     row = store.remove(doc_id)
     if row is None:
         return None
+    removed = Removed(doc_id, row["n_passages"])
     data_dir = store.data_dir.resolve()
-    deleted = _drop_stale_index_files(store)
+    _drop_stale_index_files(store, removed)
     cache = data_dir / WEB_CACHE
-    upload = Path(row["source_file"] or "").resolve() if row["source_file"] else None
+    upload = Path(row["source_file"]).resolve() if row["source_file"] else None
     if upload is not None and upload.parent == data_dir / UPLOADS and upload.is_file():
-        deleted += _copies_of(upload, cache)
-        upload.unlink(missing_ok=True)
-        deleted.append(upload)
+        _drop_copies(upload, cache, removed)
+        removed.delete(upload)
     exports = cache / EXPORTS
     for export in sorted(exports.rglob("*")) if exports.is_dir() else []:
         if export.is_file():
-            export.unlink(missing_ok=True)
-            deleted.append(export)
-    return Removed(doc_id, row["n_passages"], deleted)
+            removed.delete(export)
+    return removed
 
 
-def _drop_stale_index_files(store: Store) -> list[Path]:
+def _drop_stale_index_files(store: Store, removed: Removed) -> None:
     """Delete the index folders built before the store's current generation: they still hold
     the vectors and BM25 terms of what was removed (the next Index.open builds new ones)."""
     folder = index_dir(store)
     if not folder.is_dir():
-        return []
+        return
     keep = f"g{store.generation}-"
-    dropped = []
     for path in folder.iterdir():
         if path.is_dir() and not path.name.startswith(keep):
-            dropped.append(path)
-            _delete(path)
+            removed.delete(path)
     current = folder / "CURRENT"
     try:
         stale = json.loads(current.read_text())["generation"] != store.generation
     except (OSError, ValueError, KeyError):
         stale = current.exists()
     if stale:
-        current.unlink(missing_ok=True)
-        dropped.append(current)
-    return dropped
+        removed.delete(current)
 
 
-def _copies_of(original: Path, folder: Path) -> list[Path]:
-    """Files under folder with the same bytes as original (Gradio keeps each upload it stages
-    in a folder of its own, which is deleted with it)."""
+def _drop_copies(original: Path, folder: Path, removed: Removed) -> None:
+    """Delete the files under folder with the same bytes as original, and the folders left
+    empty (Gradio stages each upload in a folder of its own)."""
     if not folder.is_dir():
-        return []
-    data, size, found = original.read_bytes(), original.stat().st_size, []
+        return
+    data, size = original.read_bytes(), original.stat().st_size
     for path in sorted(folder.rglob("*")):  # listed first: emptied folders go meanwhile
         if path.is_file() and path.stat().st_size == size and path.read_bytes() == data:
-            found.append(path)
-            path.unlink(missing_ok=True)
+            removed.delete(path)
             if path.parent != folder and not any(path.parent.iterdir()):
-                path.parent.rmdir()
-    return found
-
-
-def _delete(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+                removed.delete(path.parent)
