@@ -629,8 +629,10 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
       ombuds serve                                   # http://127.0.0.1:7860
       OMBUDS_USER=trainer OMBUDS_PASSWORD=... ombuds serve --host 0.0.0.0
 
-    The index and the model are loaded once, at start. With OMBUDS_USER and OMBUDS_PASSWORD set
-    the app asks for a login; bound beyond localhost without one, it prints a warning.
+    The index and the model are loaded once, at start; the app then follows the store: a
+    document removed or ingested by another `ombuds` process is gone from, or found by, the
+    next request. With OMBUDS_USER and OMBUDS_PASSWORD set the app asks for a login; bound
+    beyond localhost without one, it prints a warning.
     """
     from .web import serve as serve_app  # gradio is imported only for this command
 
