@@ -7,11 +7,13 @@ import re
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
+from index.live import LiveIndex, Reload
 from index.provisions import (
     INSTRUMENT,
     PROVISION,
@@ -26,8 +28,8 @@ from index.provisions import (
 )
 from index.search import MODES, Filters, Index, IndexError_, check_model
 from index.store import ENV_DATA_DIR, Store
-from index.update import ingest_file, put_document
-from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError
+from index.update import UPLOADS, ingest_file, put_document, remove_document, stored_document
+from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError
 from ingest.pipeline import DEFAULT_MAX_MB, discover
 
 data_dir_option = click.option(
@@ -65,6 +67,23 @@ def _open_index(data_dir: Path | None, model: str | None) -> Index:
     if not index.ids:
         _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
     return index
+
+
+def _follow(index: Index) -> LiveIndex:
+    """The index kept up to date through a batch: each item is answered from the store as it
+    is when the item starts (another process may remove or add documents meanwhile)."""
+
+    def told(old: Index, new: Index, info: Reload) -> None:
+        click.echo(f"note: {info.describe()}", err=True)
+
+    return LiveIndex(index, on_reload=told)
+
+
+def _current(live: LiveIndex) -> Index:
+    try:
+        return live.current()
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
 
 
 @cli.command()
@@ -144,17 +163,24 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         sys.exit(1)
 
 
-def _batch(single: str | None, lines, what: str, option: str) -> list[str]:
-    """The one text given, or the non-blank lines of a batch file, in order."""
+def _batch(single: str | None, lines, what: str, option: str) -> Iterable[str]:
+    """The one text given, or the non-blank lines of a batch file, in order, each read when
+    the previous one is answered (so `--queries -` answers a pipe line by line)."""
     if bool(single) == bool(lines):
         _fail(f"give a {what} or {option} FILE (not both)")
-    if not lines:
-        return [single]
-    batch = [q.strip() for q in lines if q.strip()]
-    if not batch:
+    return _lines(lines, what) if lines else [single]
+
+
+def _lines(lines, what: str) -> Iterator[str]:
+    """The non-blank lines of a batch file, stripped; an empty file is one clear line."""
+    empty = True
+    for line in lines:
+        if line.strip():
+            empty = False
+            yield line.strip()
+    if empty:
         _fail(f"{getattr(lines, 'name', 'the batch file')}: no {what.lower()} in it "
               "(one per line)")
-    return batch
 
 
 def filter_options(f):
@@ -212,9 +238,10 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
       ombuds search --queries questions.txt --json > hits.jsonl
     """
     batch = _batch(query, queries, "QUERY", "--queries")
-    index = _open_index(data_dir, model)
+    live = _follow(_open_index(data_dir, model))
     filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
     for q in batch:
+        index = _current(live)
         try:
             hits = index.search(q, k=k, mode=mode, filters=filters)
         except IndexError_ as e:
@@ -251,15 +278,8 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
     store.clear_vectors()
     docs = store.documents()
     for d in docs:
-        doc = Document(doc_id=d["doc_id"], title=d["title"], short_title=d["short_title"],
-                       source_file=d["source_file"])
-        passages = list(store.passages(d["doc_id"]))
-        full = store.document(d["doc_id"])
-        for key in ("kind", "publisher", "date", "symbol", "jurisdiction", "language",
-                    "completeness", "content_hash"):
-            setattr(doc, key, d[key] or "")
-        doc.text, doc.footnotes, doc.stats = full["text"], full["footnotes"], full["stats"]
-        put_document(store, embedder, doc, passages)
+        put_document(store, embedder, stored_document(store, d["doc_id"]),
+                     list(store.passages(d["doc_id"])))
     Index.open(store.data_dir, name)
     click.echo(f"re-embedded {sum(d['n_passages'] for d in docs)} passages of {len(docs)} "
                f"documents with {embedder.identity} in {time.perf_counter() - t0:.1f} s")
@@ -347,11 +367,27 @@ def documents(data_dir: Path | None, as_json: bool) -> None:
 @click.argument("doc_id")
 @data_dir_option
 def remove(doc_id: str, data_dir: Path | None) -> None:
-    """Remove a document and its passages from the store."""
+    """Remove a document and every copy ombuds made of it: its passages and embeddings, its
+    index entries, and the file the web app saved when it was uploaded there (a file you
+    ingested from elsewhere is yours and stays). A running `ombuds serve` stops returning it
+    with its next request.
+    """
     store = Store(data_dir)
-    if not store.remove(doc_id):
+    removed = remove_document(store, doc_id)
+    if removed is None:
         raise click.ClickException(f"no document '{doc_id}' in {store.path}")
-    click.echo(f"removed {doc_id}")
+    files = [f for f in removed.files if f.parent.name == UPLOADS]
+    note = f"; deleted its uploaded file {files[0].name}" if files else ""
+    click.echo(f"removed {doc_id}: {removed.passages} passages with their embeddings and "
+               f"index entries{note}")
+    for failed in removed.failed:
+        click.echo(f"warning: could not delete {failed}", err=True)
+    sys.stdout.flush()  # the removal has committed: say so before rebuilding the index files
+    if store.documents():
+        try:
+            Index.open(store.data_dir, store.get_meta("model"))
+        except (IndexError_, ModelError, OSError) as e:  # the next open rebuilds them
+            click.echo(f"note: the index files were not rebuilt ({e})", err=True)
 
 
 def _excerpt(text: str, width: int = 160) -> str:
@@ -577,13 +613,14 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
     from .llm import LLMConfig, llm_answer
 
     batch = _batch(question, questions, "QUESTION", "--questions")
-    index = _open_index(data_dir, model)
+    live = _follow(_open_index(data_dir, model))
     config = LLMConfig.from_env()
     use_llm = config is not None if llm is None else llm
     if use_llm and config is None:
         _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
     filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
     for q in batch:
+        index = _current(live)
         try:
             hits = index.search(q, k=k, mode="hybrid", filters=filters)
             a = answer_question(index, q, hits=hits)
@@ -613,8 +650,10 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
       ombuds serve                                   # http://127.0.0.1:7860
       OMBUDS_USER=trainer OMBUDS_PASSWORD=... ombuds serve --host 0.0.0.0
 
-    The index and the model are loaded once, at start. With OMBUDS_USER and OMBUDS_PASSWORD set
-    the app asks for a login; bound beyond localhost without one, it prints a warning.
+    The index and the model are loaded once, at start; the app then follows the store: a
+    document removed or ingested by another `ombuds` process is gone from, or found by, the
+    next request. With OMBUDS_USER and OMBUDS_PASSWORD set the app asks for a login; bound
+    beyond localhost without one, it prints a warning.
     """
     from .web import serve as serve_app  # gradio is imported only for this command
 
@@ -646,6 +685,9 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     from eval import run as ev
 
     index = _open_index(data_dir, model)
+    click.echo(f"ombuds eval works on a snapshot of {index.store.path} (generation "
+               f"{index.generation}: {len(index.docs)} documents, {len(index.ids)} passages); "
+               "documents added or removed while it runs are not seen", err=True)
     questions = ev.load_questions()
     needed = {e["doc_id"] for q in questions for e in q["evidence"]}
     missing = sorted(needed - set(index.docs))

@@ -106,6 +106,72 @@ def bench_answers(index, questions: list[str], situations: list[str]) -> dict:
     return out
 
 
+def bench_reload(data_dir: str, repeats: int = 5) -> dict:
+    """What the app does when another process changes the store under it, on a copy of
+    data_dir: the time to bring its index up to date after one document (the largest) is
+    removed and after it is put back, incrementally (LiveIndex, as the app now does) and by a
+    full rebuild from the stored embeddings (Index.open, as it did before), each with the
+    citation graph; and the cost of the generation check that every request makes."""
+    from index.live import LiveIndex
+    from index.provisions import graph
+    from index.search import Index
+    from index.store import Store
+    from index.update import stored_document
+
+    tmp = Path(tempfile.mkdtemp(prefix="ombuds-bench-reload-"))
+    try:
+        _copy_store(Path(data_dir), tmp)
+        index = Index.open(tmp)
+        graph(index)
+        index.passage_tokens()  # as the app does at start
+        live = LiveIndex(index)
+        t0 = time.perf_counter()
+        for _ in range(1000):
+            live.current()
+        check_us = (time.perf_counter() - t0) * 1000
+        store = Store(tmp)
+        if not store.documents():
+            raise SystemExit(f"error: {data_dir}: the store holds no document")
+        doc_id = max(store.documents(), key=lambda d: d["n_passages"])["doc_id"]
+        doc, passages = stored_document(store, doc_id), list(store.passages(doc_id))
+        vectors = store.vectors(doc_id)
+        times: dict[str, list[float]] = {k: [] for k in
+                                         ("remove", "remove_full", "add", "add_full")}
+
+        def timed(name: str, reload) -> None:
+            t0 = time.perf_counter()
+            graph(reload())
+            times[name].append(time.perf_counter() - t0)
+
+        for _ in range(repeats):
+            store.remove(doc_id)
+            timed("remove", live.current)
+            timed("remove_full", lambda: Index.open(tmp))
+            store.put(doc, passages, vectors)
+            timed("add", live.current)
+            timed("add_full", lambda: Index.open(tmp))
+        assert live.current().ids == Index.open(tmp).ids
+        return {"date": time.strftime("%Y-%m-%d %H:%M"), "passages": len(index.ids),
+                "doc_id": doc_id, "doc_passages": len(passages), "repeats": repeats,
+                "check_us": check_us,
+                **{f"{k}_s": float(np.median(v)) for k, v in times.items()}}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _copy_store(src: Path, dst: Path) -> None:
+    """A consistent copy of a data dir's store (SQLite's backup API); its index files are
+    rebuilt from it."""
+    import sqlite3
+
+    dst.mkdir(parents=True, exist_ok=True)
+    source, target = sqlite3.connect(src / "ombuds.sqlite3"), sqlite3.connect(
+        dst / "ombuds.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+
+
 def bench_naive(index, queries: list[str]) -> dict:
     from .naive import NaiveIndex
 
@@ -272,6 +338,7 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
         results["answers"] = {"questions": len(queries[:60]), "situations": len(situations),
                               **bench_answers(index, queries[:60], situations)}
         results["naive"] = bench_naive(index, queries)
+        results["reload"] = bench_reload(data_dir)
         results["synthetic"] = []
         for n in sizes:  # each size in a child process, so its memory is its own
             out = subprocess.run(
@@ -313,6 +380,7 @@ def render(r: dict) -> str:
                      f"{a['ask'][0]:.0f} / {a['ask'][1]:.0f} | - |")
         lines.append(f"| `ombuds provisions` end to end ({a['situations']} situations, k=10) | "
                      f"{a['provisions'][0]:.0f} / {a['provisions'][1]:.0f} | - |")
+    lines += reload_rows(r.get("reload"))
     lines += ["", "| synthetic passages (sentence units) | vector index (units) | recall@10 vs "
               "exact (units) | build s (vectors + units + BM25) | resident MB (all / index "
               "only) | bm25 | dense | hybrid |",
@@ -327,3 +395,47 @@ def render(r: dict) -> str:
             f"{s['dense'][0]:.1f} / {s['dense'][1]:.1f} | {s['hybrid'][0]:.1f} / "
             f"{s['hybrid'][1]:.1f} |")
     return "\n".join(lines) + "\n"
+
+
+def reload_rows(rl: dict | None) -> list[str]:
+    """The reload table (its own run date: `python -m eval.bench reload` reruns just it)."""
+    if not rl:
+        return []
+    return [
+        "", f"Reload when another process changes the store under a running app (run "
+        f"{rl['date']}, {rl['passages']} passages, the largest document {rl['doc_id']} of "
+        f"{rl['doc_passages']} passages; seconds, median of {rl['repeats']}, citation graph "
+        "included):", "",
+        "| change | incremental (LiveIndex) | full rebuild (Index.open) |",
+        "|---|---|---|",
+        f"| document removed | {rl['remove_s']:.2f} | {rl['remove_full_s']:.2f} |",
+        f"| document ingested again | {rl['add_s']:.2f} | {rl['add_full_s']:.2f} |",
+        f"| generation check, every request, nothing changed (µs) | {rl['check_us']:.0f} | - |",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m eval.bench reload DATA_DIR`: just the reload rows, on a copy of an ingested
+    data dir, merged into eval/bench.json and eval/bench.md."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m eval.bench")
+    parser.add_argument("part", choices=["reload"])
+    parser.add_argument("data_dir", help="an ingested data dir (not changed: a copy is used)")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    store = Path(args.data_dir) / "ombuds.sqlite3"
+    if not store.is_file():
+        sys.exit(f"error: {args.data_dir}: no ombuds store (ombuds.sqlite3) there; ingest into "
+                 "it first: ombuds ingest --data-dir DIR corpus ../shared/corpus")
+    reload = bench_reload(args.data_dir, args.repeats)
+    results = json.loads(BENCH_JSON.read_text()) if BENCH_JSON.is_file() else {}
+    results["reload"] = reload
+    BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if "corpus" in results:
+        BENCH_MD.write_text("# Benchmark\n\n" + render(results), encoding="utf-8")
+    print("\n".join(reload_rows(reload)))
+
+
+if __name__ == "__main__":
+    main()

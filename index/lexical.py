@@ -53,12 +53,16 @@ class Lexical:
 
     @classmethod
     def build(cls, texts: list[str]) -> Lexical:
-        if not texts:  # bm25s cannot index an empty corpus
+        return cls.from_tokens([tokenize(t) for t in texts])
+
+    @classmethod
+    def from_tokens(cls, corpus: list[list[str]]) -> Lexical:
+        """The index of passages already tokenized (an incremental rebuild keeps the tokens)."""
+        if not corpus:  # bm25s cannot index an empty corpus
             return cls(None, 0)
         model = bm25s.BM25()
-        corpus = [tokenize(t) or ["<empty>"] for t in texts]
-        model.index(corpus, show_progress=False)
-        return cls(model, len(texts))
+        model.index([tokens or ["<empty>"] for tokens in corpus], show_progress=False)
+        return cls(model, len(corpus))
 
     def save(self, folder: Path) -> None:
         if self.model is not None:

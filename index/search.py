@@ -27,7 +27,7 @@ from ingest.model import Passage
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
-from .lexical import Lexical
+from .lexical import Lexical, tokenize
 from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
@@ -145,13 +145,22 @@ def index_text(p: Passage, doc: dict) -> str:
 
 
 class Index:
-    def __init__(self, store: Store, embedder_name: str) -> None:
+    def __init__(self, store: Store, embedder_name: str, docs: dict[str, dict] | None = None,
+                 passages: list[Passage] | None = None, generation: int | None = None) -> None:
+        """The documents and passages given (by `updated`), else read from the store."""
         self.store = store
         self.model_name = embedder_name
         self._embedder: Embedder | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
-        self.docs = {d["doc_id"]: d for d in store.documents()}
-        self.passages: list[Passage] = list(store.passages())
+        self._tokens: dict[str, list[str]] | None = None  # BM25 tokens by passage id, if kept
+        if passages is None:
+            with store.snapshot():  # the generation stamps exactly the passages read with it
+                generation = store.generation
+                docs = {d["doc_id"]: d for d in store.documents()}
+                passages = list(store.passages())
+        self.generation: int = generation or 0
+        self.docs: dict[str, dict] = docs or {}
+        self.passages: list[Passage] = passages
         self.ids = [p.passage_id for p in self.passages]
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self.vectors: Vectors
@@ -193,7 +202,7 @@ class Index:
     def _load_or_build(self) -> None:
         folder = index_dir(self.store)
         current = _read_current(folder)
-        generation = self.store.generation
+        generation = self.generation
         if current and current["generation"] == generation and current["ids"] == len(self.ids):
             path = folder / current["dir"]
             try:
@@ -230,10 +239,18 @@ class Index:
         self.lexical = Lexical.build([index_text(p, self.docs[p.doc_id]) for p in self.passages])
         self._build_units(dim)
 
-    def _build_units(self, dim: int) -> None:
-        stored = self.store.unit_vectors()
-        missing = [p for p in self.passages if p.passage_id not in stored]
-        if missing:  # a store from before sentence units: embedded once, then kept
+    def _build_units(self, dim: int, known: dict[str, tuple[np.ndarray, np.ndarray]]
+                     | None = None, doc_ids: set[str] | None = None) -> None:
+        """The sentence-unit index: (spans, vectors) per passage from `known` (kept from a
+        previous index), else from the store (all documents, or those in doc_ids); a store
+        from before sentence units gets them embedded once, and kept."""
+        found = dict(known or {})
+        for doc_id in (sorted(doc_ids) if doc_ids is not None else [None]):
+            for pid, uv in self.store.unit_vectors(doc_id).items():
+                found[pid] = (np.array([(u.start, u.end) for u in uv.units],
+                                       dtype=np.int32).reshape(-1, 2), uv.vectors)
+        missing = [p for p in self.passages if p.passage_id not in found]
+        if missing:
             from .update import embed_units
 
             print(f"embedding the sentence units of {len(missing)} passages (once)",
@@ -244,12 +261,14 @@ class Index:
             for doc_id, passages in by_doc.items():
                 fresh = embed_units(self.embedder, passages, self.docs[doc_id])
                 self.store.add_units(fresh)
-                stored.update(fresh)
-        found = [stored[pid] for pid in self.ids]
-        self.unit_row = np.repeat(np.arange(len(found)), [len(f.units) for f in found])
-        self.unit_span = np.array([(u.start, u.end) for f in found for u in f.units],
-                                  dtype=np.int32).reshape(-1, 2)
-        vecs = [f.vectors for f in found if len(f.units)]
+                for pid, uv in fresh.items():
+                    found[pid] = (np.array([(u.start, u.end) for u in uv.units],
+                                           dtype=np.int32).reshape(-1, 2), uv.vectors)
+        parts = [found[pid] for pid in self.ids]
+        self.unit_row = np.repeat(np.arange(len(parts)), [len(sp) for sp, _ in parts])
+        self.unit_span = (np.concatenate([sp for sp, _ in parts]) if parts
+                          else np.zeros((0, 2), dtype=np.int32))
+        vecs = [v for sp, v in parts if len(sp)]
         self.units = Vectors.build(np.concatenate(vecs) if vecs
                                    else np.zeros((0, dim), dtype=np.float32), compact=True)
         self._unit_offsets()
@@ -273,6 +292,9 @@ class Index:
         _pause_for_tests("index-written")
         record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
                   "model": self.model_name, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if self.store.generation != generation:  # the store moved on (e.g. a removal) while
+            shutil.rmtree(tmp, ignore_errors=True)  # building: never publish what it dropped
+            return
         staged = folder / "CURRENT.tmp"
         with open(staged, "w") as f:
             json.dump(record, f)
@@ -282,6 +304,75 @@ class Index:
         for old in folder.iterdir():  # earlier generations are no longer referenced
             if old.is_dir() and old.name != tmp.name:
                 shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def updated(cls, previous: Index, store: Store) -> Index:
+        """The index of `store` as it is now, built from `previous` (an index of the same store
+        and model) instead of from scratch: the passages of documents whose version (content
+        hash, time ingested) is unchanged keep everything `previous` holds for them, keyed by
+        passage id; only changed and new documents are read from the store. Equal to what
+        Index.open would give; writes no index files (they are Index.open's)."""
+        with store.snapshot():
+            check_model(store, previous.model_name)
+            generation = store.generation
+            docs = {d["doc_id"]: d for d in store.documents()}
+            before = _by_doc(previous.passages)
+            passages: list[Passage] = []
+            kept: set[str] = set()
+            stored: dict[str, np.ndarray] = {}
+            for doc_id, doc in docs.items():  # in doc_id order, as store.passages() reads them
+                if _version(previous.docs.get(doc_id)) == _version(doc):
+                    passages += before.get(doc_id, [])
+                    kept.update(p.passage_id for p in before.get(doc_id, []))
+                else:
+                    passages += store.passages(doc_id)
+                    stored.update(store.vectors(doc_id))
+        index = cls(store, previous.model_name, docs, passages, generation)
+        index._embedder, index._query_vectors = previous._embedder, previous._query_vectors
+        index._build_from(previous, kept, stored)
+        return index
+
+    def _build_from(self, previous: Index, kept: set[str], stored: dict[str, np.ndarray]
+                    ) -> None:
+        """Build the vector and BM25 indexes from each passage's data: `previous`'s for the
+        passage ids in `kept`, else stored vectors and fresh tokens. Each kind of per-passage
+        data is a dict by passage id, so another kind is one more dict here."""
+        windows = previous.passage_vectors()
+        old_tokens = previous.passage_tokens()
+        missing = [p for p in self.passages
+                   if p.passage_id not in kept and p.passage_id not in stored]
+        if missing:  # as in _build: passages stored without embeddings
+            vecs = self.embedder.encode_passages(
+                [index_text(p, self.docs[p.doc_id]) for p in missing])
+            stored.update(zip([p.passage_id for p in missing], vecs, strict=True))
+        dim = next(iter(stored.values())).shape[-1] if stored else previous.vectors.index.d
+        blocks = [(windows[p.passage_id] if p.passage_id in kept else stored[p.passage_id])
+                  .reshape(-1, dim) for p in self.passages]
+        matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+        self.window_row = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+        self.vectors = Vectors.build(matrix)
+        self._tokens = {p.passage_id: old_tokens[p.passage_id] if p.passage_id in kept
+                        else tokenize(index_text(p, self.docs[p.doc_id]))
+                        for p in self.passages}
+        self.lexical = Lexical.from_tokens([self._tokens[pid] for pid in self.ids])
+        changed = {p.doc_id for p in self.passages if p.passage_id not in kept}
+        self._build_units(dim, {pid: previous.passage_units(pid) for pid in kept}, changed)
+
+    def passage_vectors(self) -> dict[str, np.ndarray]:
+        """Each passage's indexed vectors (one row per window), by passage id."""
+        if not self.ids:
+            return {}
+        counts = np.bincount(self.window_row, minlength=len(self.ids))
+        blocks = np.split(self.vectors.rows(), np.cumsum(counts)[:-1])
+        return dict(zip(self.ids, blocks, strict=True))
+
+    def passage_tokens(self) -> dict[str, list[str]]:
+        """Each passage's BM25 tokens, by passage id: kept by `updated`, else tokenized now (an
+        index loaded from its files holds only the BM25 matrix)."""
+        if self._tokens is None:
+            self._tokens = {p.passage_id: tokenize(index_text(p, self.docs[p.doc_id]))
+                            for p in self.passages}
+        return self._tokens
 
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a query, kept for the next few calls: `ombuds ask` scores sentences
@@ -399,6 +490,18 @@ class Index:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _version(doc: dict | None) -> tuple | None:
+    """What tells a stored document's passages apart from an earlier ingest of it."""
+    return None if doc is None else (doc["content_hash"], doc["ingested_at"], doc["n_passages"])
+
+
+def _by_doc(passages: list[Passage]) -> dict[str, list[Passage]]:
+    out: dict[str, list[Passage]] = {}
+    for p in passages:
+        out.setdefault(p.doc_id, []).append(p)
+    return out
 
 
 def index_dir(store: Store) -> Path:

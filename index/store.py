@@ -144,6 +144,9 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # deleted rows are overwritten with zeros, not left in free pages: a removed testimony
+        # must not stay readable in the database file
+        self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -158,6 +161,16 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every read inside sees the store as of the same commit (WAL
+        readers never wait for a writer), so a generation read with them stamps exactly them."""
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
 
     # --- documents ---------------------------------------------------------------------
 
@@ -300,11 +313,22 @@ class Store:
             for c in PASSAGE_COLUMNS
         )
 
-    def remove(self, doc_id: str) -> bool:
+    def remove(self, doc_id: str) -> dict | None:
+        """Remove a document with its passages and embeddings (cascade) in one transaction;
+        returns the removed document's row (without its text), None when there was none."""
         with self.transaction() as db:
-            cur = db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            row = db.execute(
+                "SELECT doc_id, title, short_title, source_file, content_hash, n_passages "
+                "FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
             self._bump(db)
-        return cur.rowcount > 0
+        # copy the zeroed pages into the database file and empty the write-ahead log, which
+        # still holds the pages written when the document was ingested (best effort: a reader
+        # on an older snapshot makes SQLite leave the log for a later checkpoint)
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dict(row)
 
     def documents(self) -> list[dict]:
         rows = self.db.execute(

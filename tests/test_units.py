@@ -104,11 +104,11 @@ def test_a_clause_deep_in_a_passage_is_found_by_its_sentence(index):
 
 
 def test_reingest_reuses_stored_unit_vectors(corpus_data, copy_data):
+    from conftest import UN
+
     from index.store import Store
     from index.update import put_document
     from ingest.pipeline import load
-
-    from conftest import UN
 
     data = copy_data(corpus_data)
     store = Store(data)

@@ -197,10 +197,17 @@ def test_upload_checks_escapes_and_removes(client, web_data, tmp_path):
     section = client.predict(pick["choices"][0][1], api_name="/open_passage")
     assert "<script" not in section and "&lt;script&gt;" in section
 
+    def staged() -> list[Path]:  # Gradio's copies of the upload, in the app's cache
+        return [f for f in (web_data / "web-cache").rglob("*")
+                if f.is_file() and f.read_bytes() == good.read_bytes()]
+
+    assert staged()
     log, table, *_ = client.predict("field-notes-kilns", api_name="/remove")
-    assert log == "removed field-notes-kilns"
+    assert log.startswith("removed field-notes-kilns: ")
+    assert log.endswith("; deleted its uploaded file field-notes-kilns.md")
     assert "field-notes-kilns" not in [row[0] for row in table["data"]]
     assert list(uploads.iterdir()) == []  # its uploaded file went with it
+    assert staged() == []  # and the copies Gradio staged
 
 
 def test_collection_reorder_drop_and_export(client, tmp_path):
