@@ -48,13 +48,16 @@ def test_sentence_spans_cover_a_passage_of_one_short_line():
 
 
 def test_long_query_keeps_its_most_specific_terms_once():
-    texts = ["the court held the appeal", "the appellant filed a writ of habeas corpus",
-             "court court court"] + [f"court filler{i}" for i in range(50)]
+    letters = "bcdfghjklmnpqrstvwxz"
+    fillers = [f"{a}o{b}an" for a in letters for b in letters][:45]  # made-up words
+    texts = ["court court court court", "habeas corpus"]
+    texts += [f"court {w}" for w in fillers] + [f"{w} fine" for w in fillers]  # each twice
     lexical = Lexical.build(texts)
-    common = " ".join(["court appellant"] * 30)
-    rare = " ".join(f"word{i}" for i in range(LONG_QUERY_TERMS)) + " habeas corpus"
-    hits = lexical.search(common + " " + rare, k=3)
-    assert hits[0][0] == 1  # the passage with the rare terms, not the one repeating "court"
+    query = "court " * 30 + " ".join(fillers[: LONG_QUERY_TERMS + 1]) + " habeas corpus"
+    assert len(set(tokenize(query))) > LONG_QUERY_TERMS
+    hits = [row for row, _ in lexical.search(query, k=3)]
+    assert hits[0] == 1  # the rare terms, not the passage repeating the common one
+    assert 0 not in hits
     assert lexical.idf(tokenize("habeas")[0]) > lexical.idf(tokenize("court")[0])
 
 
