@@ -22,6 +22,7 @@ from .model import IngestError
 TOKEN = "\u27e6fn{}\u27e7"  # ⟦fn3⟧: a placeholder that trafilatura keeps as text
 TOKEN_RE = re.compile("\u27e6fn(\\d+)\u27e7")
 NOTE_BLOCKS = {"li", "p", "div", "aside", "dd", "td", "section", "footer"}
+MIN_WORDS = 20  # fewer words than this is no main text
 BACKLINK = re.compile(r"^\s*(?:↩|↑|\^|back|return)\W*$", re.IGNORECASE)
 
 
@@ -44,7 +45,7 @@ def read_html(data: bytes) -> HtmlText:
     markdown = trafilatura.extract(page, output_format="markdown", include_tables=True,
                                    include_comments=False, include_links=False,
                                    include_images=False, favor_recall=True)
-    if not markdown or not markdown.strip():
+    if not markdown or len(markdown.split()) < MIN_WORDS:  # a menu or a cookie notice
         raise IngestError("no main text found in the web page")
     cited: list[str] = []
 

@@ -275,10 +275,22 @@ def _read(image, langs: str) -> OcrPage:
         confidences.append(conf)
         key = (data["block_num"][i], data["par_num"][i])
         paragraphs.setdefault(key, {}).setdefault(data["line_num"][i], []).append(word)
-    text = "\n\n".join("\n".join(" ".join(words) for words in lines.values())
+    text = "\n\n".join("\n".join(_line(words, langs) for words in lines.values())
                        for lines in paragraphs.values())
     mean = sum(confidences) / len(confidences) if confidences else 0.0
     return OcrPage(0, text, mean)
+
+
+# Tesseract's usual misreadings of a list bullet at the start of a line ("e Strengthening")
+BULLET = re.compile(r"^(?:e|®|«|°|¢|\*)\s+(?=[A-ZА-Я])")
+
+
+def _line(words: list[str], langs: str) -> str:
+    """One line of words, with Tesseract's commonest slips undone: the pronoun "I" read as a
+    bar in English ("| have"), a bullet read as a letter."""
+    if langs.startswith("eng"):
+        words = ["I" if w == "|" else w for w in words]
+    return BULLET.sub("• ", " ".join(words))
 
 
 def _languages_for(sample: str, languages: tuple[str, ...]) -> str:
