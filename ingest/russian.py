@@ -35,8 +35,9 @@ GROUP = re.compile(
 MARKUP = re.compile(r"^#{1,6}\s+|\*\*|__")
 MONTHS = ("января февраля марта апреля мая июня июля августа сентября октября ноября "
           "декабря").split()
-ACT = re.compile(r"^(?P<kind>закон|кодекс|конституция|указ|постановление)\b(?P<rest>.*)$",
-                 re.IGNORECASE)
+# "ЗАКОН КЫРГЫЗСКОЙ РЕСПУБЛИКИ", "Трудовой кодекс Республики Казахстан"
+ACT = re.compile(r"^(?:[а-яё-]+(?:ый|ий|ой)\s+)?(?P<kind>закон|кодекс|конституция|указ|"
+                 r"постановление)\b(?P<rest>.*)$", re.IGNORECASE)
 DATED = re.compile(
     rf"\bот\s+(?P<day>\d{{1,2}})\s+(?P<month>{'|'.join(MONTHS)})\s+(?P<year>\d{{4}})"
     r"(?:\s*(?:года|г\.))?(?:\s*(?:№|N)\s*(?P<no>[\w-]+))?", re.IGNORECASE)
@@ -134,7 +135,9 @@ def act_header(raw: str) -> ActHeader:
         head.title = _sentence_case(kind_line)
     if head.title:
         state = next((abbr for c, (_, abbr) in STATES.items() if c == head.jurisdiction), "")
-        kind = ACT.match(kind_line).group("kind").capitalize() if kind_line else ""
+        kind = _sentence_case(kind_line).split()[0] if kind_line else ""
+        if kind.lower() not in KINDS:  # "Трудовой кодекс": the short title keeps both words
+            kind = " ".join(_sentence_case(kind_line).split()[:2])
         parts = [f"{kind} {state}".strip()]
         if head.number:
             parts.append(f"№ {head.number}")
@@ -145,10 +148,13 @@ def act_header(raw: str) -> ActHeader:
 
 
 def _sentence_case(line: str) -> str:
-    """ "ЗАКОН КЫРГЫЗСКОЙ РЕСПУБЛИКИ" -> "Закон Кыргызской Республики"."""
+    """ "ТРУДОВОЙ КОДЕКС РЕСПУБЛИКИ КАЗАХСТАН" -> "Трудовой кодекс Республики Казахстан": the
+    first word and the state's name capitalised."""
     if not line.isupper():
         return line
-    return " ".join(w.capitalize() for w in line.split())
+    words = line.lower().split()
+    kind = next(i for i, w in enumerate(words) if ACT.match(w) or i == len(words) - 1)
+    return " ".join(w.capitalize() if i == 0 or i > kind else w for i, w in enumerate(words))
 
 
 def parse_russian_legal(raw: str, doc: Document) -> list[Block]:
