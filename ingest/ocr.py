@@ -146,8 +146,8 @@ def misread_share(text: str) -> float:
     known = _dictionary()
     bad = 0
     for t in tokens:
-        if SUSPECT.search(t):
-            bad += 1
+        if SUSPECT.search(t) and sum(c.isalpha() for c in t) >= 2 / 3 * len(t):
+            bad += 1  # (codes and paths such as "Sep<11>2014", "E:\\FR\\FM" are not words)
         elif len(t) >= 4 and t.isalpha() and t.islower() and t not in known:
             bad += any(_undone(t, a, b) & known for a, b in CONFUSIONS)
     return bad / len(tokens)
@@ -180,6 +180,14 @@ def tesseract_languages() -> tuple[str, ...]:
         raise OcrUnavailable(f"Tesseract has no {'/'.join(wanted or ['eng', 'rus'])} language "
                              f"data: {INSTALL}")
     return usable
+
+
+def tesseract_available() -> bool:
+    try:
+        tesseract_languages()
+    except OcrUnavailable:
+        return False
+    return True
 
 
 def ocr_pages(path: Path, numbers: list[int], password: str | None = None,
@@ -230,9 +238,14 @@ def ocr_pages(path: Path, numbers: list[int], password: str | None = None,
 
 
 def _render(pdf, number: int):
+    """The page as a grey image for Tesseract, specks of dust removed (a 3x3 median filter:
+    Tesseract reads each speck as a full stop or a quote; text strokes at 300 dpi are wider)."""
+    from PIL import ImageFilter
+
     page = pdf[number - 1]
     try:
-        return page.render(scale=DPI / 72, grayscale=True).to_pil()
+        return page.render(scale=DPI / 72, grayscale=True).to_pil().filter(
+            ImageFilter.MedianFilter(3))
     finally:
         page.close()
 
