@@ -708,18 +708,29 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
 @cli.command()
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
+              "scanned letter of ../shared/pdfs); nothing written.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, paths: tuple[str, ...]) -> None:
-    """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
-    synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
+def bench(sizes: str, ocr_only: bool, paths: tuple[str, ...]) -> None:
+    """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
+    corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
+    eval/bench.json.
 
     \b
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
+      ombuds bench --ocr-only
     """
     from eval import bench as b
     from eval import run as ev
+
+    if ocr_only:
+        o = b.bench_ocr()
+        if not o:
+            _fail(f"no Tesseract or no {b.SCANNED}: nothing to measure")
+        click.echo(b.ocr_row(o))
+        return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]
