@@ -15,6 +15,7 @@ LANGUAGES = (Language.ENGLISH, Language.RUSSIAN, Language.KAZAKH, Language.FRENC
 CODES = tuple(lang.iso_code_639_1.name.lower() for lang in LANGUAGES)  # "en", "ru", "kk", "fr"
 SAMPLE_CHARS = 20_000  # enough to decide; a 400-page report is not read whole
 DEFAULT = "en"
+MIN_LETTERS = 100  # below this a guess is noise ("pdf encryption test password" is "French")
 
 
 @cache
@@ -27,7 +28,7 @@ def _detector() -> LanguageDetector:
 def detect_language(text: str) -> str:
     """The ISO 639-1 code of the text's language ("en", "ru", ...); DEFAULT when undecided."""
     sample = _sample(text)
-    if sum(ch.isalpha() for ch in sample) < 20:
+    if sum(ch.isalpha() for ch in sample) < MIN_LETTERS:
         return DEFAULT
     found = _detector().detect_language_of(sample)
     return found.iso_code_639_1.name.lower() if found is not None else DEFAULT

@@ -139,8 +139,10 @@ def test_language_detection(fidh, un, law) -> None:
     assert fidh[0].language == "en" and un[0].language == "en"
     assert law[0].language == "ru"
     assert detect_language("Қазақстан Республикасының Еңбек кодексі жұмыс берушінің міндеттерін "
-                           "белгілейді") == "kk"
+                           "белгілейді. Жұмыс беруші еңбекші көшіп-қонушының жеке басын "
+                           "куәландыратын құжаттарын ұстауға құқылы емес.") == "kk"
     assert detect_language("") == "en"
+    assert detect_language("pdf encryption test password: asdfzxcv") == "en"  # too short
     assert is_cyrillic("медиатор") and not is_cyrillic("mediator") and not is_cyrillic("")
 
 
