@@ -43,8 +43,9 @@ def read_docx(path: Path) -> DocxText:
 
     try:
         document = docx.Document(str(path))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError,
-            etree.XMLSyntaxError) as e:
+    except (PackageNotFoundError, zipfile.BadZipFile):  # "Package not found" for a bad zip
+        raise IngestError("not a readable Word document (damaged or truncated .docx)") from None
+    except (KeyError, ValueError, etree.XMLSyntaxError) as e:
         reason = str(e).splitlines()[0][:100] if str(e) else type(e).__name__
         raise IngestError(f"not a readable Word document ({reason})") from None
     notes = _notes(document)
