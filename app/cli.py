@@ -26,10 +26,12 @@ from index.provisions import (
     provision_dict,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, check_model
+from index.search import MODES, Filters, Index, IndexError_, check_model, language_note
 from index.store import ENV_DATA_DIR, Store
 from index.update import UPLOADS, ingest_file, put_document, remove_document, stored_document
+from ingest.language import CODES as LANGUAGES
 from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError
+from ingest.ocr import MODES as OCR_MODES
 from ingest.pipeline import DEFAULT_MAX_MB, discover
 
 data_dir_option = click.option(
@@ -93,20 +95,25 @@ def _current(live: LiveIndex) -> Index:
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
               envvar="OMBUDS_MAX_MB", help="Skip files larger than this.")
 @click.option("--force", is_flag=True, help="Re-parse documents even when unchanged.")
+@click.option("--ocr", type=click.Choice(OCR_MODES), default="auto", show_default=True,
+              envvar="OMBUDS_OCR", help="OCR of PDF pages (Tesseract): auto = pages without "
+              "text or with a garbled or misread text layer; always = every page; never.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
-           force: bool, quiet: bool) -> None:
-    """Ingest report, convention and code files (PDF, Markdown, text) and folders of them.
+           force: bool, ocr: str, quiet: bool) -> None:
+    """Ingest reports, conventions and codes (PDF, scanned PDF, Word .docx, saved web pages
+    .html, Markdown, text; English or Russian) and folders of them.
 
     \b
     Examples:
       ombuds ingest corpus ../shared/corpus
-      ombuds ingest my-report.pdf
+      ombuds ingest my-report.pdf law.docx page.html
+      ombuds ingest scans/ --ocr always
 
     A file whose content is unchanged since it was last ingested is skipped without parsing;
     a changed file replaces its earlier passages, and only its new passages are embedded. A file
     that cannot be ingested is reported on one line and skipped; the exit status is 1 when any
-    file failed.
+    file failed. Passages read by OCR are marked (`ocr` in JSON, an OCR badge in the app).
     """
     from tqdm import tqdm
 
@@ -125,7 +132,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     for path in bar:
         bar.set_postfix_str(path.name[-40:])
         try:
-            result = ingest_file(store, path, name, max_mb, force)
+            result = ingest_file(store, path, name, max_mb, force, ocr, progress=not quiet)
         except IngestError as e:
             failed.append(path)
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)
@@ -140,6 +147,9 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         if result.status == "unchanged":
             skipped.append(path)
             continue
+        for warning in result.doc.stats.get("warnings", []):
+            if "OCR" in warning:  # which pages were read by OCR, or that Tesseract is missing
+                tqdm.write(f"note: {path}: {warning}", file=sys.stderr)
         embedded += result.embedded
         done.append(result.doc)
         by_type.update(p.passage_type for p in result.passages)
@@ -195,6 +205,8 @@ def filter_options(f):
                      help="Only passages of this type (repeatable)."),
         click.option("--date-from", help="Passages dated on or after (YYYY, YYYY-MM, YYYY-MM-DD)."),
         click.option("--date-to", help="Passages dated on or before."),
+        click.option("--language", multiple=True, type=click.Choice(LANGUAGES),
+                     help="Only documents in this language (repeatable)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -227,7 +239,8 @@ def _highlight(text: str, query: str, width: int = 300) -> str:
 @data_dir_option
 @model_option
 def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdiction, passage_type,
-           date_from, date_to, as_json: bool, data_dir: Path | None, model: str | None) -> None:
+           date_from, date_to, language, as_json: bool, data_dir: Path | None,
+           model: str | None) -> None:
     """Search the passages: BM25 and dense retrieval, fused (hybrid), or either alone.
 
     \b
@@ -236,25 +249,32 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
       ombuds search "article 128" --type provision --jurisdiction KZ
       ombuds search "maternity leave" --doc fidh-2018-kazakhstan -k 5 --json
       ombuds search --queries questions.txt --json > hits.jsonl
+      ombuds search "медиатор" --language ru
+
+    The embedding model is English-only: a Russian query is matched by BM25 (with a Russian
+    stemmer) alone, and a note says so.
     """
     batch = _batch(query, queries, "QUERY", "--queries")
     live = _follow(_open_index(data_dir, model))
-    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
     for q in batch:
         index = _current(live)
         try:
             hits = index.search(q, k=k, mode=mode, filters=filters)
         except IndexError_ as e:
             _fail(str(e))
+        note = language_note(index, q, hits)
         if as_json or queries:
-            click.echo(json.dumps({"query": q, "hits": [
+            click.echo(json.dumps({"query": q, "note": note, "hits": [
                 h.to_dict() | linked(index, h.passage) for h in hits]}, ensure_ascii=False))
             continue
+        if note:
+            click.echo(click.style(f"note: {note}", fg="yellow"))
         if not hits:
             click.echo("no passage matches")
         for h in hits:
             p = h.passage
-            kind_note = p.passage_type
+            kind_note = p.passage_type + (", OCR" if p.ocr else "")
             if p.passage_type == "testimony":
                 who = ", ".join(x for x in (p.speaker, p.place, p.date) if x)
                 kind_note += f" ({who})" if who else ""
@@ -320,6 +340,8 @@ def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None
             loc.append(f"para. {p.paragraph}")
         if p.article:
             loc.append(f"art. {p.article}")
+        if p.ocr:
+            loc.append("OCR")
         click.echo(
             f"{p.doc_id} #{p.seq} [{p.passage_type}] {p.words} words  {where}  "
             f"{', '.join(loc)}  id={p.passage_id}"
@@ -559,6 +581,8 @@ def _refs_lines(index: Index, passage_id: str) -> list[str]:
 def _print_answer(index: Index, a) -> None:
     if not a.answered:
         click.echo(click.style(a.answer, bold=True))
+        if a.notice:
+            click.echo(click.style(f"note: {a.notice}", fg="yellow"))
         for h in a.nearest:
             snippet = " ".join(h["text"].split())[:160]
             click.echo(f"  - {h['citation']} [{h['passage_type']}]: {snippet}...")
@@ -594,7 +618,7 @@ def _print_answer(index: Index, a) -> None:
 @data_dir_option
 @model_option
 def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
-        date_from, date_to, as_json: bool, llm: bool | None, data_dir: Path | None,
+        date_from, date_to, language, as_json: bool, llm: bool | None, data_dir: Path | None,
         model: str | None) -> None:
     """Answer a question from the corpus, every sentence cited to its passage, or say plainly
     that the corpus does not answer it.
@@ -618,7 +642,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
     use_llm = config is not None if llm is None else llm
     if use_llm and config is None:
         _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
-    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
     for q in batch:
         index = _current(live)
         try:
@@ -628,6 +652,9 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
                 a = llm_answer(index, q, hits, a, config)
         except IndexError_ as e:
             _fail(str(e))
+        note = language_note(index, q, hits)
+        if note:
+            a.notice = f"{a.notice}; {note}" if a.notice else note
         if as_json or questions:
             click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
         else:
@@ -741,16 +768,20 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
               help="Synthetic collection sizes, comma-separated (empty: none).")
 @click.option("--aila", is_flag=True, help="Only AILA 2019 statute retrieval (long fact "
               "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
+@click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
+              "scanned letter of ../shared/pdfs); nothing written.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, aila: bool, paths: tuple[str, ...]) -> None:
-    """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
-    synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
+def bench(sizes: str, aila: bool, ocr_only: bool, paths: tuple[str, ...]) -> None:
+    """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
+    corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
+    eval/bench.json.
 
     \b
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
       ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
+      ombuds bench --ocr-only
     """
     from eval import bench as b
     from eval import run as ev
@@ -766,6 +797,12 @@ def bench(sizes: str, aila: bool, paths: tuple[str, ...]) -> None:
                               encoding="utf-8")
         ai.AILA_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
         click.echo(text)
+        return
+    if ocr_only:
+        o = b.bench_ocr()
+        if not o:
+            _fail(f"no Tesseract or no {b.SCANNED}: nothing to measure")
+        click.echo(b.ocr_row(o))
         return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))

@@ -52,6 +52,7 @@ def excerpt(p: Passage, doc: dict, citation: str, support: list[str] | None = No
         if p.passage_type == "testimony" else "",
         "footnotes": [{"number": f.number, "text": f.text} for f in p.footnotes],
         "source": source_of(doc),
+        "ocr": p.ocr,  # read by OCR: the quotation may hold recognition errors
     }
 
 

@@ -52,12 +52,14 @@ from index.provisions import (
     group_unresolved,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, date_span
+from index.search import MODES, Filters, Index, IndexError_, date_span, language_note
 from index.store import Store
 from index.update import EXPORTS, UPLOADS, WEB_CACHE, ingest_file, remove_document
+from ingest.language import CODES as LANGUAGES
 from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError, Passage
 from ingest.pipeline import (
     DEFAULT_MAX_MB,
+    SUPPORTED,
     decode_text,
     file_type,
     prepare,
@@ -66,7 +68,7 @@ from ingest.pipeline import (
 )
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-UPLOAD_TYPES = [".pdf", ".md", ".markdown", ".txt", ".text"]
+UPLOAD_TYPES = list(SUPPORTED)  # PDF, Word, web pages, Markdown, text
 ENV_USER, ENV_PASSWORD = "OMBUDS_USER", "OMBUDS_PASSWORD"
 TOPIC_LIMIT = 20  # testimonies shown for a topic, most relevant first
 EMPTY_LIBRARY = '<p class="ob-empty">The library is empty: add documents in the Library view.</p>'
@@ -214,6 +216,10 @@ class Ombuds:
 
     def jurisdictions(self) -> list[str]:
         return self.index.jurisdictions()
+
+    def languages(self) -> list[str]:
+        """The languages documents are detected in (all of them: an upload may add one)."""
+        return list(LANGUAGES)
 
     # writing
 
@@ -418,10 +424,18 @@ def card(ex: dict, body: str, number: str = "", extra: str = "", anchor: str = "
         f'<article class="ob-card"{ident} data-passage="{esc(ex["passage_id"])}">'
         f'<header>{num}<span class="ob-cite">{esc(ex["citation"])}</span> '
         f'<span class="ob-badge ob-{esc(ex["passage_type"])}">{esc(ex["passage_type"])}</span> '
-        f"{copy_button(ex)}</header>"
+        f"{OCR_BADGE if ex.get('ocr') else ''}{copy_button(ex)}</header>"
         f'<div class="ob-doc">{esc(doc_line)}</div>{attribution}'
         f'<div class="ob-text">{body}</div>{notes_html(ex["footnotes"])}{refs}{extra}</article>'
     )
+
+
+OCR_BADGE = ('<span class="ob-badge ob-ocr" title="Read by OCR from a scanned page: the '
+             'quotation may hold recognition errors; check it against the original.">OCR</span> ')
+
+
+def language_html(note: str | None) -> str:
+    return f'<div class="ob-notice ob-lang">Note: {esc(note)}</div>' if note else ""
 
 
 def in_document(index: Index, p: Passage) -> tuple[list[Passage], int]:
@@ -512,9 +526,10 @@ def answer_html(app: Ombuds, answer) -> str:
 
 
 def hits_html(app: Ombuds, hits, query: str) -> str:
+    note = language_html(language_note(app.index, query, hits))
     if not hits:
-        return '<p class="ob-empty">No passage matches.</p>'
-    cards = []
+        return note + '<p class="ob-empty">No passage matches.</p>'
+    cards = [note]
     for h in hits:
         ex = app.excerpt(h.passage)
         cards.append(card(ex, snippet(h.passage.text, query), number=f"{h.rank}.",
@@ -681,6 +696,7 @@ CSS = """
 .ob-cite { font-weight: 600; }
 .ob-badge { font-size: 0.8em; padding: 1px 8px; border-radius: 10px;
   background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
+.ob-ocr { border-color: #b5651d; color: #b5651d; font-weight: 600; }
 .ob-copy { margin-left: auto; font-size: 0.8em; padding: 2px 10px; border-radius: 6px;
   border: 1px solid var(--border-color-primary); cursor: pointer; }
 .ob-doc, .ob-where, .ob-score, .ob-mode, .ob-role, .ob-refs { font-size: 0.85em;
@@ -774,10 +790,11 @@ class FilterControls:
     passage_type: gr.CheckboxGroup
     date_from: gr.Textbox
     date_to: gr.Textbox
+    language: gr.Dropdown
 
     def inputs(self) -> list:
         return [self.doc, self.kind, self.jurisdiction, self.passage_type, self.date_from,
-                self.date_to]
+                self.date_to, self.language]
 
 
 def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
@@ -789,6 +806,8 @@ def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
                                elem_id=f"{prefix}-kind")
             jurisdiction = gr.Dropdown(app.jurisdictions(), value=[], multiselect=True,
                                        label="Jurisdiction", elem_id=f"{prefix}-jurisdiction")
+            language = gr.Dropdown(app.languages(), value=[], multiselect=True, label="Language",
+                                   elem_id=f"{prefix}-language")
         with gr.Row():
             passage_type = gr.CheckboxGroup(list(PASSAGE_TYPES), label="Passage type",
                                             elem_id=f"{prefix}-type")
@@ -796,7 +815,7 @@ def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
                                    elem_id=f"{prefix}-from")
             date_to = gr.Textbox(label="To date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
                                  elem_id=f"{prefix}-to")
-    return FilterControls(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    return FilterControls(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
 
 
 make_filters = Filters.of
@@ -850,7 +869,8 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
         add_passage = gr.Button("Add passage to collection", size="sm", elem_id="ask-add")
         add_answer = gr.Button("Add answer to collection", size="sm", elem_id="ask-add-answer")
 
-    def ask(question, documents, kinds, jurisdictions, passage_types, date_from, date_to):
+    def ask(question, documents, kinds, jurisdictions, passage_types, date_from, date_to,
+            languages=None):
         q = (question or "").strip()
         if not q:
             return '<p class="ob-empty">Type a question.</p>', None, picker([])
@@ -860,12 +880,15 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             return EMPTY_LIBRARY, None, picker([])
         try:
             hits = index.search(q, k=8, mode="hybrid", filters=make_filters(
-                documents, kinds, jurisdictions, passage_types, date_from, date_to))
+                documents, kinds, jurisdictions, passage_types, date_from, date_to, languages))
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
         answer = answer_question(index, q, hits=hits)
         if view.llm is not None:
             answer = llm_answer(index, q, hits, answer, view.llm)
+        note = language_note(index, q, hits)
+        if note:
+            answer.notice = f"{answer.notice}; {note}" if answer.notice else note
         if answer.answered:
             item = export.answer_item(answer, index.docs)
             choices = [(f"[{c.n}] {c.citation}", c.passage_id) for c in answer.citations]
@@ -908,7 +931,7 @@ def search_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
     add = gr.Button("Add opened passage to collection", size="sm", elem_id="search-add")
 
     def search(query, mode, k, documents, kinds, jurisdictions, passage_types, date_from,
-               date_to):
+               date_to, languages=None):
         q = (query or "").strip()
         if not q:
             return '<p class="ob-empty">Type something to search for.</p>', picker([]), ""
@@ -917,7 +940,7 @@ def search_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             return EMPTY_LIBRARY, picker([]), ""
         try:
             hits = view.index.search(q, k=int(k), mode=mode, filters=make_filters(
-                documents, kinds, jurisdictions, passage_types, date_from, date_to))
+                documents, kinds, jurisdictions, passage_types, date_from, date_to, languages))
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
         choices = [(f"{h.rank}. {h.citation}", h.passage.passage_id) for h in hits]

@@ -24,6 +24,7 @@ from .run import load_situations
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_MD = ROOT / "eval" / "bench.md"
 BENCH_JSON = ROOT / "eval" / "bench.json"
+SCANNED = ROOT.parent / "shared" / "pdfs" / "un-ohchr-letter-scanned-image-only.pdf"
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -71,6 +72,22 @@ def bench_ingest(paths: list[str]) -> dict:
     except Exception:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def bench_ocr(path: Path = SCANNED) -> dict:
+    """OCR throughput: every page of a scanned PDF rendered and read by Tesseract, as
+    `ombuds ingest` does for a scan (pages in parallel, one per core)."""
+    from ingest import ocr
+    from ingest.pdf import read_pdf
+
+    if not path.is_file() or not ocr.tesseract_available():
+        return {}
+    t0 = time.perf_counter()
+    pdf = read_pdf(path, ocr="always")
+    seconds = time.perf_counter() - t0
+    pages = sum(p.ocr for p in pdf.pages)
+    return {"file": path.name, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds,
+            "dpi": ocr.DPI, "workers": ocr.WORKERS}
 
 
 def bench_queries(index, queries: list[str], modes=("bm25", "dense", "hybrid")) -> dict:
@@ -327,6 +344,7 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
     from index.search import Index
 
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores"}
+    results["ocr"] = bench_ocr()
     ingest = bench_ingest(paths)
     results["ingest"] = {k: v for k, v in ingest.items() if k != "data_dir"}
     data_dir = ingest["data_dir"]
@@ -355,6 +373,11 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
     return results
 
 
+def ocr_row(o: dict) -> str:
+    return (f"| OCR: pages per second ({o['file']}, {o['pages']} pages at {o['dpi']} dpi, "
+            f"{o['workers']} Tesseract processes) | {o['pages_per_s']:.2f} | - |")
+
+
 def render(r: dict) -> str:
     i, c, nv = r["ingest"], r["corpus"], r["naive"]
     lines = [
@@ -374,6 +397,9 @@ def render(r: dict) -> str:
         lines.append(f"| {mode} query on the corpus ({c['passages']} passages) | "
                      f"{c[mode][0]:.1f} / {c[mode][1]:.1f} | {nv[mode][0]:.1f} / "
                      f"{nv[mode][1]:.1f} |")
+    o = r.get("ocr")
+    if o:
+        lines.append(ocr_row(o))
     a = r.get("answers")
     if a:
         lines.append(f"| `ombuds ask` end to end ({a['questions']} questions) | "

@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest.classify import MONTHS
+from ingest.language import is_cyrillic
 from ingest.model import Passage
 
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
-from .lexical import Lexical, tokenize
+from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
@@ -38,6 +39,18 @@ CANDIDATES = 100  # per-mode depth fused
 # Hybrid fuses three runs (min-max CombSUM): passage vectors, sentence units (a passage scored
 # by its best sentence or footnote) and BM25. Weights chosen on the dev split (README).
 W_PASSAGE, W_UNIT, W_BM25 = 1.0, 0.5, 1.0
+# The default embedding model is English-only: it places a Russian query near Russian passages
+# by shared subword noise, not by meaning. For a Cyrillic query the hybrid run is BM25 alone
+# (which stems Russian), and the dense run is used only when BM25 finds nothing.
+ENGLISH_ONLY_NOTE = ("the embedding model is English-only: passages and queries in other "
+                     "languages are matched by their words (BM25), not by meaning")
+MULTILINGUAL = re.compile(r"multilingual|labse|bge-m3|xlm|\bm?e5\b", re.IGNORECASE)
+
+
+def english_only(model_name: str) -> bool:
+    """Whether an embedding model knows English only (all-MiniLM-L6-v2, the default, does);
+    a configured multilingual model ("paraphrase-multilingual-MiniLM-L12-v2") is trusted."""
+    return not MULTILINGUAL.search(model_name)
 
 
 class IndexError_(Exception):
@@ -52,18 +65,19 @@ class Filters:
     passage_type: list[str] = field(default_factory=list)
     date_from: str | None = None  # "2017", "2017-11", "2017-11-03"
     date_to: str | None = None
+    language: list[str] = field(default_factory=list)  # the documents' languages: "en", "ru"
 
     @classmethod
     def of(cls, doc=None, kind=None, jurisdiction=None, passage_type=None, date_from=None,
-           date_to=None) -> Filters:
+           date_to=None, language=None) -> Filters:
         """Filters from form or command-line values (None, tuples or lists; blank dates)."""
         return cls(list(doc or []), list(kind or []), list(jurisdiction or []),
                    list(passage_type or []), (date_from or "").strip() or None,
-                   (date_to or "").strip() or None)
+                   (date_to or "").strip() or None, list(language or []))
 
     def active(self) -> bool:
         return bool(self.doc or self.kind or self.jurisdiction or self.passage_type
-                    or self.date_from or self.date_to)
+                    or self.date_from or self.date_to or self.language)
 
 
 @dataclass
@@ -194,6 +208,8 @@ class Index:
         self.col_jur = np.array([docs[p.doc_id]["jurisdiction"] or "" for p in self.passages],
                                 dtype=object)
         self.col_type = np.array([p.passage_type for p in self.passages], dtype=object)
+        self.col_lang = np.array([docs[p.doc_id]["language"] or "en" for p in self.passages],
+                                 dtype=object)
         spans = [date_span(p.date) or date_span(docs[p.doc_id]["date"]) or (0, 0)
                  for p in self.passages]
         self.col_date_lo = np.array([s[0] for s in spans], dtype=np.int64)
@@ -203,7 +219,8 @@ class Index:
         folder = index_dir(self.store)
         current = _read_current(folder)
         generation = self.generation
-        if current and current["generation"] == generation and current["ids"] == len(self.ids):
+        if (current and current["generation"] == generation and current["ids"] == len(self.ids)
+                and current.get("tokenizer") == TOKENIZER_VERSION):
             path = folder / current["dir"]
             try:
                 ids = json.loads((path / "ids.json").read_text())
@@ -291,7 +308,8 @@ class Index:
         _fsync_tree(tmp)
         _pause_for_tests("index-written")
         record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
-                  "model": self.model_name, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                  "model": self.model_name, "tokenizer": TOKENIZER_VERSION,
+                  "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
         if self.store.generation != generation:  # the store moved on (e.g. a removal) while
             shutil.rmtree(tmp, ignore_errors=True)  # building: never publish what it dropped
             return
@@ -412,6 +430,8 @@ class Index:
             m &= np.isin(self.col_jur, f.jurisdiction)
         if f.passage_type:
             m &= np.isin(self.col_type, f.passage_type)
+        if f.language:
+            m &= np.isin(self.col_lang, f.language)
         lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
         if lo is not None or hi is not None:
             dated = self.col_date_lo > 0
@@ -471,12 +491,15 @@ class Index:
             m = None if mask is None else mask.astype(np.float32)
             runs.append([(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)])
             weights.append(W_BM25 if mode == "hybrid" else 1.0)
-        if mode in ("hybrid", "hybrid-passages"):
-            ranked = minmax_fusion(runs, weights)
-        elif mode == "hybrid-rrf":
-            ranked = reciprocal_rank_fusion(runs)
-        else:
+        if (mode != "dense" and len(runs) > 1 and runs[-1] and is_cyrillic(query)
+                and english_only(self.model_name)):
+            runs, weights = runs[-1:], weights[-1:]  # BM25 alone: see ENGLISH_ONLY_NOTE
+        if len(runs) == 1:
             ranked = runs[0]
+        elif mode in ("hybrid", "hybrid-passages"):
+            ranked = minmax_fusion(runs, weights)
+        else:
+            ranked = reciprocal_rank_fusion(runs)
         scores = dict(ranked)
         candidates = [pid for pid, _ in ranked[:depth]]
         texts = {pid: self.passages[self.row[pid]].text for pid in candidates}
@@ -502,6 +525,16 @@ def _by_doc(passages: list[Passage]) -> dict[str, list[Passage]]:
     for p in passages:
         out.setdefault(p.doc_id, []).append(p)
     return out
+
+
+def language_note(index: Index, query: str, hits: list[Hit]) -> str | None:
+    """ENGLISH_ONLY_NOTE when it matters for these results: a non-English query or passage,
+    with an English-only embedding model."""
+    if not english_only(index.model_name):
+        return None
+    foreign = any((index.docs[h.passage.doc_id]["language"] or "en") != "en" for h in hits)
+    return ENGLISH_ONLY_NOTE if foreign or is_cyrillic(query) else None
+
 
 
 def index_dir(store: Store) -> Path:

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS passages (
     date TEXT,
     addressee TEXT,
     instrument TEXT,
-    article TEXT
+    article TEXT,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     passage_id TEXT PRIMARY KEY REFERENCES passages(passage_id) ON DELETE CASCADE,
@@ -109,8 +110,15 @@ PASSAGE_COLUMNS = [
     "addressee",
     "instrument",
     "article",
+    "ocr",
 ]
+# Columns added after the first release: (table, column, definition), added to older databases.
+MIGRATIONS = [("passages", "ocr", "INTEGER NOT NULL DEFAULT 0")]
 JSON_COLUMNS = {"section", "footnotes", "legal_refs"}
+# by name: a migrated database has its added columns last, in whatever order they were added
+_QUOTED = ", ".join(f'"{c}"' for c in PASSAGE_COLUMNS)
+_MARKS = ", ".join("?" * len(PASSAGE_COLUMNS))
+INSERT_PASSAGE = f"INSERT INTO passages ({_QUOTED}) VALUES ({_MARKS})"
 
 
 @dataclass
@@ -148,6 +156,14 @@ class Store:
         # must not stay readable in the database file
         self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns that a database made by an earlier version lacks."""
+        for table, column, definition in MIGRATIONS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {definition}')
 
     def close(self) -> None:
         self.db.close()
@@ -301,7 +317,7 @@ class Store:
         )
         _pause_for_tests("in-transaction")
         db.executemany(
-            f"INSERT INTO passages VALUES ({','.join('?' * len(PASSAGE_COLUMNS))})",
+            INSERT_PASSAGE,
             [self._row(p) for p in passages],
         )
 

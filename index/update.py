@@ -70,13 +70,15 @@ class Ingested:
 
 
 def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEFAULT_MAX_MB,
-                force: bool = False) -> Ingested:
+                force: bool = False, ocr: str = "auto", progress: bool = False) -> Ingested:
     """Check, parse, embed and store one file, as `ombuds ingest` does for each file; an
-    unchanged file (same content hash) is skipped. Raises IngestError (one line) or ModelError."""
-    prepared = prepare(path, max_mb=max_mb)
+    unchanged file (same content hash) is skipped. ocr is the OCR mode for PDFs (auto, always,
+    never), progress shows a bar over OCRed pages. Raises IngestError (one line) or
+    ModelError."""
+    prepared = prepare(path, max_mb=max_mb, ocr=ocr)
     if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
         return Ingested(prepared.doc_id, "unchanged")
-    doc, passages = parse(prepared)
+    doc, passages = parse(prepared, progress=progress)
     embedded = put_document(store, get_embedder(model), doc, passages)
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 
