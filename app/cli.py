@@ -681,8 +681,12 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
 @cli.command()
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--only", type=click.Choice(["embed"]),
+              help="Only this part: embed = the torch and onnx-int8 embedders on the passages of "
+                   "--data-dir (its rows in eval/bench.md and .json are replaced).")
+@data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, paths: tuple[str, ...]) -> None:
+def bench(sizes: str, only: str | None, data_dir: Path | None, paths: tuple[str, ...]) -> None:
     """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
     synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
 
@@ -690,9 +694,20 @@ def bench(sizes: str, paths: tuple[str, ...]) -> None:
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
+      ombuds bench --only embed         # embedder speed and agreement on data/'s passages
     """
     from eval import bench as b
     from eval import run as ev
+
+    if only == "embed":
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["embedders"] = b.bench_embedders(data_dir)
+        text = b.render(results) if "ingest" in results else b.render_embedders(
+            results["embedders"])
+        b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(b.render_embedders(results["embedders"]))
+        return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]
