@@ -770,8 +770,13 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
               "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
 @click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
               "scanned letter of ../shared/pdfs); nothing written.")
+@click.option("--only", type=click.Choice(["embed"]),
+              help="Only this part: embed = the torch and onnx-int8 embedders on the passages of "
+                   "--data-dir (its rows in eval/bench.md and .json are replaced).")
+@data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, aila: bool, ocr_only: bool, paths: tuple[str, ...]) -> None:
+def bench(sizes: str, aila: bool, ocr_only: bool, only: str | None, data_dir: Path | None,
+          paths: tuple[str, ...]) -> None:
     """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
     corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
     eval/bench.json.
@@ -782,6 +787,7 @@ def bench(sizes: str, aila: bool, ocr_only: bool, paths: tuple[str, ...]) -> Non
       ombuds bench --sizes 100000 corpus
       ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
       ombuds bench --ocr-only
+      ombuds bench --only embed         # embedder speed and agreement on data/'s passages
     """
     from eval import bench as b
     from eval import run as ev
@@ -803,6 +809,15 @@ def bench(sizes: str, aila: bool, ocr_only: bool, paths: tuple[str, ...]) -> Non
         if not o:
             _fail(f"no Tesseract or no {b.SCANNED}: nothing to measure")
         click.echo(b.ocr_row(o))
+        return
+    if only == "embed":
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["embedders"] = b.bench_embedders(data_dir)
+        text = b.render(results) if "ingest" in results else b.render_embedders(
+            results["embedders"])
+        b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(b.render_embedders(results["embedders"]))
         return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))

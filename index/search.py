@@ -26,7 +26,7 @@ from ingest.language import is_cyrillic
 from ingest.model import Passage
 
 from .citation import citation
-from .embed import Embedder, configured_model, get_embedder
+from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
@@ -189,8 +189,7 @@ class Index:
     @classmethod
     def open(cls, data_dir: Path | None = None, model: str | None = None) -> Index:
         store = Store(data_dir)
-        name = configured_model(model)
-        check_model(store, name)
+        name = check_model(store, configured_model(model))
         index = cls(store, name)
         index._load_or_build()
         return index
@@ -555,11 +554,17 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(f.fileno())
 
 
-def check_model(store: Store, name: str) -> None:
-    """Refuse to mix embeddings of two models in one index."""
+def check_model(store: Store, name: str) -> str:
+    """Refuse to mix embeddings of two models in one index; returns the model identity to embed
+    with. The same model run by another backend (torch, onnx-int8) is no error: the store's own
+    identity wins, for queries and new documents alike, so its vectors all come from one backend
+    (`ombuds reindex` switches)."""
     built_with = store.get_meta("model")
-    if built_with and built_with != name and store.vectors_count() > 0:
-        raise IndexError_(
-            f"the index in {store.data_dir} was built with the model '{built_with}', not "
-            f"'{name}'; rebuild it with: ombuds reindex --model {name}"
-        )
+    if not built_with or store.vectors_count() == 0:
+        return name
+    if same_model(built_with, name):
+        return stored_model(built_with)
+    raise IndexError_(
+        f"the index in {store.data_dir} was built with the model '{built_with}', not "
+        f"'{name}'; rebuild it with: ombuds reindex --model {name}"
+    )

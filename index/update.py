@@ -16,8 +16,8 @@ from pathlib import Path
 from ingest.model import Document, Passage
 from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 
-from .embed import Embedder, get_embedder
-from .search import index_dir, index_text
+from .embed import Embedder, ModelError, configured_model, get_embedder, stored_model
+from .search import check_model, index_dir, index_text
 from .store import Store, UnitVectors, _pause_for_tests
 from .units import passage_units
 
@@ -52,7 +52,11 @@ def put_document(store: Store, embedder: Embedder, doc: Document, passages: list
              if p.passage_id in known_units}
     units.update(embed_units(embedder, [p for p in passages if p.passage_id not in units], meta))
     _pause_for_tests("embedded")
-    if store.get_meta("model") != embedder.name or store.get_meta("model_dim") is None:
+    stored = store.get_meta("model")
+    if stored and stored_model(stored) != embedder.name and store.vectors_count() > 0:
+        raise ModelError(f"the index in {store.data_dir} holds vectors of '{stored}', these are "
+                         f"from '{embedder.name}': not mixing them; ombuds reindex rebuilds it")
+    if stored != embedder.name or store.get_meta("model_dim") is None:
         store.set_meta("model", embedder.name)
         store.set_meta("model_dim", str(embedder.dim))
     store.put(doc, passages, vectors, units)
@@ -79,7 +83,8 @@ def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEF
     if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
         return Ingested(prepared.doc_id, "unchanged")
     doc, passages = parse(prepared, progress=progress)
-    embedded = put_document(store, get_embedder(model), doc, passages)
+    embedder = get_embedder(check_model(store, configured_model(model)))  # the store's backend
+    embedded = put_document(store, embedder, doc, passages)
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 
 
