@@ -381,8 +381,7 @@ class Embedder:
         """A query's vector. One longer than the model reads (a fact description of several
         hundred words) is read whole: embedded in overlapping windows whose vectors are
         averaged, which scores a passage by its mean similarity to the windows."""
-        limit = self.model.max_seq_length or 256
-        if len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"]) <= limit:
+        if self.runner.count_tokens(text) <= self.runner.max_seq_length:
             return self.encode([text])[0]
         words = text.split()
         windows = [" ".join(words[start : start + WINDOW_WORDS])
