@@ -284,3 +284,28 @@ def test_ask_cli_uses_configured_endpoint(corpus_data, server, monkeypatch):
     result = CliRunner().invoke(cli, ["ask", QUESTIONS[0], "--json", "--no-llm", "--data-dir",
                                       str(corpus_data)])
     assert json.loads(result.stdout)["mode"] == "extractive"
+
+
+def test_ask_view_streams_progress_then_the_checked_answer(corpus_data, server, monkeypatch):
+    from conftest import free_port
+    from gradio_client import Client
+
+    from app import web
+
+    index = Index.open(corpus_data)
+    passage = index.search(QUESTIONS[0], k=5)[0].passage.text
+    FakeModel.reply = " ".join(passage.split()[:25]) + " [1]."
+    FakeModel.delay, FakeModel.status, FakeModel.gap = 0, 200, 0.08
+    FakeModel.stall_after, FakeModel.finish = None, "stop"
+    monkeypatch.setenv("OMBUDS_LLM_BASE_URL", server)
+    monkeypatch.setenv("OMBUDS_LLM_MODEL", "test-model")
+    demo, url = web.serve(corpus_data, port=free_port(), block=False)
+    try:
+        job = Client(url, verbose=False).submit(QUESTIONS[0], [], [], [], [], "", "",
+                                                api_name="/ask")
+        final, _ = job.result()
+        steps = [html for html, _ in job.outputs()]
+    finally:
+        demo.close()
+    assert any("ob-progress" in html and "tokens" in html for html in steps[:-1])
+    assert "ob-progress" not in final and "Generated answer, checked" in final

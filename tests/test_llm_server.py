@@ -18,13 +18,12 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from app.cli import cli
 from app.llm import NOT_ANSWERED, QUOTE, SUPPORT
 from eval.run import load_questions
 from index.lexical import tokenize
-
-from .conftest import free_port
 
 pytestmark = pytest.mark.slow
 
