@@ -606,6 +606,59 @@ def _print_answer(index: Index, a) -> None:
             click.echo(f"    cites: {line}")
 
 
+def llm_options(f):
+    """The generative mode's bounds, shared by ask and eval (env fallbacks as in app/llm.py)."""
+    options = [
+        click.option("--llm-max-tokens", type=click.IntRange(16, 8192),
+                     envvar="OMBUDS_LLM_MAX_TOKENS",
+                     help="Longest generated reply in tokens (default 256; env "
+                          "OMBUDS_LLM_MAX_TOKENS)."),
+        click.option("--llm-timeout", type=click.FloatRange(min=0.1), envvar="OMBUDS_LLM_TIMEOUT",
+                     help="Seconds for the whole generative request, the wait for the first "
+                          "token included (default 60; env OMBUDS_LLM_TIMEOUT)."),
+        click.option("--llm-idle-timeout", type=click.FloatRange(min=0.1),
+                     envvar="OMBUDS_LLM_IDLE_TIMEOUT",
+                     help="Seconds without a new token before the reply is given up (default "
+                          "10; env OMBUDS_LLM_IDLE_TIMEOUT)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _llm_config(llm: bool | None, max_tokens: int | None, timeout: float | None,
+                idle_timeout: float | None):
+    """The endpoint to use, or None: --llm needs one configured, the default uses it if so."""
+    from .llm import LLMConfig
+
+    try:
+        config = LLMConfig.from_env(max_tokens=max_tokens, timeout=timeout,
+                                    idle_timeout=idle_timeout)
+    except ValueError as e:
+        _fail(str(e))
+    if llm and config is None:
+        _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
+    return config if llm is not False else None
+
+
+def _generate(index: Index, question: str, hits, fallback, config, progress: bool):
+    """The generative answer (or the extractive fallback with its notice); with progress, a
+    token counter on stderr while the reply streams."""
+    from .llm import Progress, llm_answer_stream
+
+    answer = fallback
+    for item in llm_answer_stream(index, question, hits, fallback, config):
+        if isinstance(item, Progress):
+            if progress:
+                click.echo(f"\rgenerating with {config.model}: {item.tokens} tokens, "
+                           f"{item.seconds:.1f} s", err=True, nl=False)
+        else:
+            answer = item
+    if progress:
+        click.echo("\r\033[K", err=True, nl=False)
+    return answer
+
+
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--questions", type=click.File("r"), help="Batch: a file with one question per line.")
@@ -615,10 +668,13 @@ def _print_answer(index: Index, a) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object per question).")
 @click.option("--llm/--no-llm", default=None,
               help="Use the configured OpenAI-compatible endpoint (default: when configured).")
+@llm_options
 @data_dir_option
 @model_option
 def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
-        date_from, date_to, language, as_json: bool, llm: bool | None, data_dir: Path | None,
+        date_from, date_to, language, as_json: bool, llm: bool | None,
+        llm_max_tokens: int | None, llm_timeout: float | None, llm_idle_timeout: float | None,
+        data_dir: Path | None,
         model: str | None) -> None:
     """Answer a question from the corpus, every sentence cited to its passage, or say plainly
     that the corpus does not answer it.
@@ -631,25 +687,23 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 
     The default answer is extractive: its sentences are verbatim from the cited passages. With
     OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL set (any OpenAI-compatible server, e.g. a local
-    Ollama or llama.cpp), a generated answer is used when it passes a check against the passages.
+    llama.cpp or Ollama), a generated answer is used when it passes a check against the passages;
+    otherwise the extractive one is shown with a notice saying why.
     """
     from .answer import answer_question
-    from .llm import LLMConfig, llm_answer
 
     batch = _batch(question, questions, "QUESTION", "--questions")
     live = _follow(_open_index(data_dir, model))
-    config = LLMConfig.from_env()
-    use_llm = config is not None if llm is None else llm
-    if use_llm and config is None:
-        _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
+    config = _llm_config(llm, llm_max_tokens, llm_timeout, llm_idle_timeout)
     filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
+    progress = not (as_json or questions) and sys.stderr.isatty()
     for q in batch:
         index = _current(live)
         try:
             hits = index.search(q, k=k, mode="hybrid", filters=filters)
             a = answer_question(index, q, hits=hits)
-            if use_llm:
-                a = llm_answer(index, q, hits, a, config)
+            if config is not None:
+                a = _generate(index, q, hits, a, config, progress)
         except IndexError_ as e:
             _fail(str(e))
         note = language_note(index, q, hits)
@@ -700,17 +754,29 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
               help="Also measure `ombuds ask` (grounded answers, correct refusals).")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+@click.option("--llm", "llm_", is_flag=True,
+              help="Also measure the generative mode on the dev and test splits (needs "
+                   "OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL): answers shown, fallbacks and why, "
+                   "latency.")
+@click.option("--llm-limit", type=click.IntRange(1), help="With --llm: only the first N "
+              "questions of each split.")
+@llm_options
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
-                 answers_: bool, record: bool) -> None:
+                 answers_: bool, record: bool, llm_: bool, llm_limit: int | None,
+                 llm_max_tokens: int | None, llm_timeout: float | None,
+                 llm_idle_timeout: float | None) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
     overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
 
     \b
     Reproduce the README's table:
       ombuds ingest corpus ../shared/corpus && ombuds eval
+    The generative mode's figures (a local server configured):
+      ombuds eval --no-naive --no-answers --no-record --llm --llm-limit 30
     """
     from eval import run as ev
 
+    config = _llm_config(True, llm_max_tokens, llm_timeout, llm_idle_timeout) if llm_ else None
     index = _open_index(data_dir, model)
     click.echo(f"ombuds eval works on a snapshot of {index.store.path} (generation "
                f"{index.generation}: {len(index.docs)} documents, {len(index.ids)} passages); "
@@ -753,6 +819,8 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                           "questions": len(answered), "k": 10,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
                "metrics": results, "answers": answers, "situations": situations}
+    if config is not None:
+        record_["llm"] = _eval_llm(index, questions, config, llm_limit)
     if record:
         history = ev.append_history(record_)
         ev.plot(history)
@@ -761,6 +829,23 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     elif compare and ev.HISTORY.exists():
         previous = json.loads(ev.HISTORY.read_text().splitlines()[-1])
         click.echo("\n".join(ev.compare(previous, record_)))
+
+
+def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) -> dict:
+    """`eval --llm`: eval/llm.py on the dev and test splits; the table is printed and written
+    to eval/llm.md, the summary returned for the history."""
+    from eval import llm as ev_llm
+
+    def progress(row: dict) -> None:
+        click.echo(f"  {row['id']} ({row['split']}): {row['outcome']} in {row['seconds']:.1f} s",
+                   err=True)
+
+    results = ev_llm.evaluate_llm(index, questions, config, limit, progress)
+    text = ev_llm.table(results)
+    click.echo(text)
+    ev_llm.LATEST.write_text("# Latest generative-mode evaluation\n\n" + text + "\n",
+                             encoding="utf-8")
+    return {k: v for k, v in results.items() if k != "rows"}
 
 
 @cli.command()

@@ -36,7 +36,7 @@ import gradio as gr
 
 from app import export
 from app.answer import answer_question
-from app.llm import LLMConfig, llm_answer
+from app.llm import LLMConfig, Progress, llm_answer_stream
 from index.citation import citation
 from index.embed import ModelError
 from index.lexical import tokenize
@@ -525,6 +525,16 @@ def answer_html(app: Ombuds, answer) -> str:
             f'<h3 class="ob-h">Cited passages</h3>{"".join(cards)}')
 
 
+def progress_html(app: Ombuds, answer, progress: Progress) -> str:
+    """While a generated reply streams: how far it has come, above the extractive answer. The
+    reply itself is not shown until it has passed the check."""
+    line = (f'<div class="ob-progress" role="status">Writing an answer with '
+            f"{esc(app.llm.model if app.llm else 'the language model')}: {progress.tokens} "
+            f"tokens, {progress.seconds:.1f} s. It is shown once checked against the passages; "
+            "meanwhile, the extractive answer:</div>")
+    return line + answer_html(app, answer)
+
+
 def hits_html(app: Ombuds, hits, query: str) -> str:
     note = language_html(language_note(app.index, query, hits))
     if not hits:
@@ -710,6 +720,7 @@ CSS = """
 .ob-answer { font-size: 1.05em; line-height: 1.6; }
 .ob-answer a.ob-ref { text-decoration: none; font-weight: 600; margin: 0; padding: 0 1px; }
 .ob-notice { font-size: 0.9em; margin-bottom: 6px; }
+.ob-progress { font-size: 0.9em; font-style: italic; margin: 8px 0; }
 .ob-section-text { position: relative; white-space: pre-wrap; max-height: 32rem;
   overflow-y: auto; line-height: 1.5; padding: 6px; }
 mark { background: #ffe58a; color: inherit; padding: 0 1px; }
@@ -873,11 +884,13 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             languages=None):
         q = (question or "").strip()
         if not q:
-            return '<p class="ob-empty">Type a question.</p>', None, picker([])
+            yield '<p class="ob-empty">Type a question.</p>', None, picker([])
+            return
         view = app.fresh()
         index = view.index
         if not index.ids:
-            return EMPTY_LIBRARY, None, picker([])
+            yield EMPTY_LIBRARY, None, picker([])
+            return
         try:
             hits = index.search(q, k=8, mode="hybrid", filters=make_filters(
                 documents, kinds, jurisdictions, passage_types, date_from, date_to, languages))
@@ -885,7 +898,14 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             raise gr.Error(str(e)) from None
         answer = answer_question(index, q, hits=hits)
         if view.llm is not None:
-            answer = llm_answer(index, q, hits, answer, view.llm)
+            # a generator: while the reply streams, the extractive answer with a progress line
+            shown = 0.0
+            for item in llm_answer_stream(index, q, hits, answer, view.llm):
+                if not isinstance(item, Progress):
+                    answer = item
+                elif item.seconds - shown >= 0.3:
+                    shown = item.seconds
+                    yield progress_html(view, answer, item), None, picker([])
         note = language_note(index, q, hits)
         if note:
             answer.notice = f"{answer.notice}; {note}" if answer.notice else note
@@ -896,7 +916,7 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             item = None
             choices = [(f"{i}. {h['citation']}", h["passage_id"])
                        for i, h in enumerate(answer.nearest, start=1)]
-        return answer_html(view, answer), item, picker(choices)
+        yield answer_html(view, answer), item, picker(choices)
 
     def add_answer_fn(item, items):
         items = list(items or [])
