@@ -43,6 +43,8 @@ class Answer:
     notice: str | None = None  # e.g. why the generative answer fell back to extractive
     nearest: list[dict] = field(default_factory=list)  # hits shown when not answered
     reason: str | None = None  # why the corpus does not answer, when it does not
+    # the answerability model's probability that the corpus answers the question (0 to 1)
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
