@@ -122,7 +122,7 @@ def llm_answer(index: Index, question: str, hits: list[Hit], fallback: Answer,
         citations.append(_citation(index, renumber[old], hit, support))
     text = " ".join(s.text + " " + "".join(f"[{n}]" for n in s.citations) for s in checked)
     return Answer(question=question, answered=True, mode="llm", answer=text, sentences=checked,
-                  citations=citations)
+                  citations=citations, confidence=fallback.confidence)
 
 
 def _fallback(answer: Answer, notice: str) -> Answer:
