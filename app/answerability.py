@@ -219,8 +219,9 @@ def constraints(question: str, idf) -> list[Constraint]:
         if run:
             found = terms(" ".join(re.sub(r"(?<=[A-Z])s$", "", w) for w in run)) - QUESTION_WORDS
             countries = found & COUNTRY_TERMS
-            for c in sorted(countries - {x.text for x in out}):
-                out.append(Constraint(c, "country", frozenset([c]), 1.0))
+            for w in run:  # each country once, named as the question wrote it ("Tajik")
+                for c in sorted(terms(w) & countries - {t for x in out for t in x.terms}):
+                    out.append(Constraint(w, "country", frozenset([c]), 1.0))
             rest = found - countries
             if rest:
                 weight = max(idf(t) for t in rest) / idf.max
@@ -474,9 +475,10 @@ def decline_reason(model: Logistic, ev: Evidence, asks: str | None) -> str:
             return f"the question asks for {ASK_NAMES[asks]} and the best sentence gives none"
         if name in ("sentence_coverage", "cited_coverage", "top_coverage"):
             return "the best passages leave most of the question's terms out"
-        if name in ("best_similarity", "answer_score"):
+        if name == "best_similarity":
             return "no sentence of the best passages is close to the question"
-    return "the evidence is too weak"
+        # "constraints" and "yes_no" describe the question, not the evidence: not a reason
+    return "the best passages match the question only weakly"
 
 
 ASK_NAMES = {"duration": "a duration", "penalty": "a penalty", "money": "an amount of money",
