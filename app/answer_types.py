@@ -47,6 +47,8 @@ class Answer:
     # {"model", "outcome", "detail", "tokens", "seconds", "first_token_seconds",
     #  "last_token_seconds", "max_gap_seconds", "finish", "reply", "passages"}
     generation: dict | None = None
+    # the answerability model's probability that the corpus answers the question (0 to 1)
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

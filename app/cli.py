@@ -579,8 +579,9 @@ def _refs_lines(index: Index, passage_id: str) -> list[str]:
 
 
 def _print_answer(index: Index, a) -> None:
+    confidence = f"confidence: {a.confidence:.2f}" if a.confidence is not None else ""
     if not a.answered:
-        click.echo(click.style(a.answer, bold=True))
+        click.echo(click.style(a.answer, bold=True) + (f"  ({confidence})" if confidence else ""))
         if a.notice:
             click.echo(click.style(f"note: {a.notice}", fg="yellow"))
         for h in a.nearest:
@@ -589,6 +590,8 @@ def _print_answer(index: Index, a) -> None:
         return
     if a.notice:
         click.echo(click.style(f"note: {a.notice}", fg="yellow"))
+    if confidence:
+        click.echo(click.style(confidence, dim=True))
     click.echo(a.answer)
     click.echo("")
     for c in a.citations:
@@ -760,10 +763,12 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
                    "latency.")
 @click.option("--llm-limit", type=click.IntRange(1), help="With --llm: only the first N "
               "questions of each split.")
+@click.option("--only", type=click.Choice(["answers"]),
+              help="Only this part: `--only answers` measures `ombuds ask` alone (not recorded).")
 @llm_options
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
                  answers_: bool, record: bool, llm_: bool, llm_limit: int | None,
-                 llm_max_tokens: int | None, llm_timeout: float | None,
+                 only: str | None, llm_max_tokens: int | None, llm_timeout: float | None,
                  llm_idle_timeout: float | None) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
     overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
@@ -789,6 +794,10 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                    f"index ({', '.join(missing[:4])}...); run `ombuds ingest corpus "
                    f"../shared/corpus`", err=True)
     t0 = time.perf_counter()
+    if only == "answers":
+        click.echo(ev.answers_table(ev.evaluate_answers(index, questions)))
+        click.echo(f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
+        return
     results, details, latency = ev.evaluate_index(index, questions)
     if naive:
         results.update(ev.evaluate_naive(index, questions))
@@ -846,6 +855,55 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
     ev_llm.LATEST.write_text("# Latest generative-mode evaluation\n\n" + text + "\n",
                              encoding="utf-8")
     return {k: v for k, v in results.items() if k != "rows"}
+
+
+@cli.command()
+@data_dir_option
+@model_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the models (default: app/answerability.json).")
+@click.option("--repeats", type=click.IntRange(1, 20), default=None,
+              help="Cross-validation repeats (default 4).")
+@click.option("--sample", type=click.IntRange(10, 10000), default=None,
+              help="Only the first N dev questions (a quick check, e.g. in tests).")
+def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
+              repeats: int | None, sample: int | None) -> None:
+    """Refit the answerability and sentence models of `ombuds ask` on the dev split of
+    eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers.
+
+    \b
+    Examples:
+      ombuds calibrate                       # rewrites app/answerability.json
+      ombuds calibrate --output /tmp/m.json --repeats 1
+    """
+    from app.answerability import MODEL_PATH
+    from eval import calibrate as cal
+    from eval import run as ev
+
+    index = _open_index(data_dir, model)
+    dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
+    # an answerable question whose documents are not indexed would teach the models nothing
+    missing = [q for q in dev if q["answerable"]
+               and not {e["doc_id"] for e in q["evidence"]} & set(index.docs)]
+    if missing:
+        click.echo(f"warning: {len(missing)} answerable dev questions cite documents not in the "
+                   "index and are left out; run `ombuds ingest corpus ../shared/corpus`", err=True)
+        dev = [q for q in dev if q not in missing]
+    if sample:
+        answerable = [q for q in dev if q["answerable"]]
+        unanswerable = [q for q in dev if not q["answerable"]]
+        share = len(unanswerable) / len(dev)
+        n_un = max(5, round(sample * share))
+        dev = answerable[: sample - n_un] + unanswerable[:n_un]
+    click.echo(f"calibrating on {len(dev)} dev questions "
+               f"({sum(q['answerable'] for q in dev)} answerable)")
+    samples = cal.collect(index, dev)
+    fitted = cal.calibrate(samples, log=click.echo,
+                           **({"repeats": repeats} if repeats else {}))
+    path = output or MODEL_PATH
+    cal.write(fitted, path)
+    click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))
+    click.echo(f"wrote {path}")
 
 
 @cli.command()

@@ -435,7 +435,8 @@ def _decide(index: Index, question: str, hits: list[Hit], fallback: Answer,
         citations.append(_citation(index, renumber[old], hits[old - 1], support))
     text = " ".join(s.text + " " + "".join(f"[{n}]" for n in s.citations) for s in checked)
     return Answer(question=question, answered=True, mode="llm", answer=text, sentences=checked,
-                  citations=citations, generation=gen.to_dict())
+                  citations=citations, generation=gen.to_dict(),
+                  confidence=fallback.confidence)
 
 
 def _fallback(answer: Answer, gen: Generation, notice: str) -> Answer:

@@ -495,6 +495,13 @@ MODE_NOTES = {
 }
 
 
+def confidence_html(answer) -> str:
+    """The answerability model's probability, shown in the answer header."""
+    if answer.confidence is None:
+        return ""
+    return f'<span class="ob-confidence">confidence: {answer.confidence:.2f}</span>'
+
+
 def answer_html(app: Ombuds, answer) -> str:
     if not answer.answered:
         cards = ""
@@ -505,7 +512,7 @@ def answer_html(app: Ombuds, answer) -> str:
         why = f" ({esc(answer.reason)})" if answer.reason else ""
         notice = f" {esc(answer.notice)}" if answer.notice else ""
         return ('<div class="ob-banner ob-no"><b>The corpus does not answer this question.</b>'
-                f"{why}{notice}</div>"
+                f"{why} {confidence_html(answer)}{notice}</div>"
                 f'<h3 class="ob-h">Nearest passages</h3>{cards or "<p>(none)</p>"}')
     text = re.sub(r"\[(\d+)\]", r'<a class="ob-ref" href="#ob-cite-\1">[\1]</a>',
                   esc(answer.answer))
@@ -520,7 +527,9 @@ def answer_html(app: Ombuds, answer) -> str:
                    f"{context_html(app, p)}</details>")
         cards.append(card(ex, marked(c.text, support_spans(c.text, c.support)),
                           number=f"[{c.n}]", extra=context, anchor=f"ob-cite-{c.n}", app=app))
-    return (f'<div class="ob-banner ob-ok">{notice}<div class="ob-answer">{text}</div>'
+    confidence = confidence_html(answer)
+    head = f'<div class="ob-mode">{confidence}</div>' if confidence else ""
+    return (f'<div class="ob-banner ob-ok">{notice}{head}<div class="ob-answer">{text}</div>'
             f'<div class="ob-mode">{esc(MODE_NOTES.get(answer.mode, answer.mode))}</div></div>'
             f'<h3 class="ob-h">Cited passages</h3>{"".join(cards)}')
 

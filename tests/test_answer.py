@@ -9,9 +9,11 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from app import answerability
 from app.answer import answer_question, sentences
 from app.cli import cli
 from app.llm import LLMConfig, check, llm_answer, prompt
@@ -55,6 +57,43 @@ def test_every_answer_sentence_is_verbatim_from_a_cited_passage(index, question)
         assert all(sup in c.text for sup in c.support)
 
 
+def test_answer_sentences_lead_with_the_best_and_carry_confidence(index):
+    m = answerability.models()
+    a = answer_question(index, QUESTIONS[2])
+    assert a.answered and m.threshold <= a.confidence <= 1
+    assert a.citations[0].n == 1 and a.sentences[0].citations == [1]
+
+
+def test_model_file_loads_and_gives_probabilities():
+    m = answerability.load()
+    assert 0 < m.threshold < 1 and 0 <= m.keep <= 1
+    assert m.answerable.features == list(answerability.ANSWER_FEATURES)
+    assert m.sentence.features == list(answerability.SENTENCE_FEATURES)
+    rng = np.random.default_rng(0)
+    for model in (m.answerable, m.sentence):
+        x = rng.normal(model.mean, model.scale * 3, size=(50, len(model.features)))
+        p = model.probability(x)
+        assert p.shape == (50,) and np.all((p >= 0) & (p <= 1))
+    assert m.raw["fit"]["split"] == "dev" and "auc" in m.raw["dev_cv"]
+
+
+def test_question_analysis_is_general():
+    idf = lambda t: 5.0  # noqa: E731 - every term equally rare
+    idf.max = 10.0
+    q = answerability.analyse("How many Uzbek migrants died in Russia in 2019?", idf)
+    assert q.asks == "quantity"
+    assert {(c.kind, c.text) for c in q.constraints} == {
+        ("country", "Uzbek"), ("country", "Russia"), ("year", "2019")}
+    assert answerability.asks_for("Within how many days must a migrant register?") == "duration"
+    assert answerability.asks_for("What happened to the workers who demanded pay?") is None
+    assert answerability.asks_for("When a family works a farm, who signs the contract?") == \
+        "person"
+    assert answerability.states("duration", "within five working days")
+    assert not answerability.states("quantity", "under Article 128 of the Code, in 2017")
+    assert answerability.states("quantity", "more than 1 million migrant workers")
+    assert "^ilo" in answerability.initialisms("the International Labour Organization said")
+
+
 def test_testimony_citation_carries_its_source(index):
     a = answer_question(index, QUESTIONS[0], filters=Filters(passage_type=["testimony"]))
     assert a.answered
@@ -67,6 +106,8 @@ def test_off_topic_question_is_declined_with_nearest_passages(index):
     a = answer_question(index, "What is the boiling point of mercury at sea level?")
     assert not a.answered
     assert "does not answer" in a.answer
+    assert a.reason and a.reason in a.answer  # a human sentence saying why
+    assert 0 <= a.confidence < answerability.models().threshold
     assert a.nearest and all("citation" in h for h in a.nearest)
     assert not a.citations and not a.sentences
 
@@ -76,7 +117,9 @@ def test_ask_cli_json_and_batch(corpus_data, tmp_path):
     result = runner.invoke(cli, ["ask", QUESTIONS[0], "--json", "--data-dir", str(corpus_data)])
     assert result.exit_code == 0, result.output
     a = json.loads(result.stdout)
-    assert set(a) >= {"question", "answered", "mode", "answer", "sentences", "citations"}
+    assert set(a) >= {"question", "answered", "mode", "answer", "sentences", "citations",
+                      "reason", "confidence"}
+    assert 0 <= a["confidence"] <= 1
     c = a["citations"][0]
     assert set(c) >= {"n", "passage_id", "doc_id", "doc_title", "citation", "section", "page",
                       "paragraph", "passage_type", "text", "support", "footnotes", "testimony",
@@ -87,7 +130,22 @@ def test_ask_cli_json_and_batch(corpus_data, tmp_path):
     lines = [json.loads(x) for x in result.stdout.splitlines()]
     assert [x["question"] for x in lines] == QUESTIONS[:2]
     result = runner.invoke(cli, ["ask", QUESTIONS[0], "--data-dir", str(corpus_data)])
-    assert "[1] " in result.stdout and "> " in result.stdout
+    assert "[1] " in result.stdout and "> " in result.stdout and "confidence: " in result.stdout
+
+
+def test_calibrate_end_to_end_on_a_sample(corpus_data, tmp_path):
+    """`ombuds calibrate` refits both models on a few dev questions and writes a file that
+    loads; the committed app/answerability.json is left alone."""
+    committed = answerability.MODEL_PATH.read_bytes()
+    out = tmp_path / "answerability.json"
+    result = CliRunner().invoke(cli, ["calibrate", "--data-dir", str(corpus_data), "--output",
+                                      str(out), "--repeats", "1", "--sample", "60"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "dev CV: " in result.output and "wrote " in result.output
+    m = answerability.load(out)
+    assert m.raw["fit"]["split"] == "dev" and 0 < m.threshold < 1
+    assert answerability.MODEL_PATH.read_bytes() == committed
 
 
 # --- the generative mode, against a local server speaking the OpenAI chat protocol -----------

@@ -91,13 +91,12 @@ def test_hybrid_retrieval_stays_above_the_floors(full_data):
         assert overall[metric] >= floor, f"hybrid {metric} {overall[metric]:.3f} < {floor}"
 
 
-def test_ask_declines_unanswerable_and_cites_gold(full_data):
-    """`ombuds ask` on every unanswerable question and every fourth answerable one stays above
-    the floors (the full set is measured by `ombuds eval`)."""
+def test_ask_stays_above_the_floors_on_the_test_split(full_data):
+    """`ombuds ask` on every test-split question (the models were fitted on dev only) stays
+    above the floors, set a little under the measured test figures."""
     floors = json.loads(ev.FLOORS.read_text())["answers"]
-    answerable = [q for q in QUESTIONS if q["answerable"]][::4]
-    sample = [q for q in QUESTIONS if not q["answerable"]] + answerable
-    answers = ev.evaluate_answers(Index.open(full_data), sample)
-    print(f"ask: {answers}")
+    test = [q for q in QUESTIONS if q["split"] == "test"]
+    answers = ev.evaluate_answers(Index.open(full_data), test)["test"]
+    print(f"ask (test split): {answers}")
     for metric, floor in floors.items():
         assert answers[metric] >= floor, f"{metric} {answers[metric]:.3f} < {floor}"
