@@ -194,16 +194,12 @@ class Question:
 
 def idf_of(index: Index):
     """term -> BM25 IDF over the index's passages (a term never seen weighs most)."""
-    model = index.lexical.model
-    n = index.lexical.size
-    indptr = model.scores["indptr"] if model is not None else None
+    lexical = index.lexical
 
     def idf(t: str) -> float:
-        if model is None or t not in model.vocab_dict:
-            return float(np.log(max(n, 1)) + 1)
-        df = indptr[model.vocab_dict[t] + 1] - indptr[model.vocab_dict[t]]
-        return float(np.log((n - df + 0.5) / (df + 0.5) + 1))
+        return lexical.idf(t)
 
+    n = lexical.size
     idf.max = float(np.log(max(n, 1)) + 1)  # type: ignore[attr-defined]
     return idf
 

@@ -29,8 +29,9 @@ import httpx
 from index.lexical import tokenize
 from index.search import Hit, Index
 
-from .answer import _citation, _idf, sentences
+from .answer import _citation, sentences
 from .answer_types import Answer, AnswerSentence
+from .answerability import idf_of
 
 CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 QUOTE = re.compile(r"[\"“]([^\"”]{12,}?)[\"”]")
@@ -163,7 +164,7 @@ def passage_texts(index: Index | None, question: str, hits: list[Hit], budget: i
     texts = [h.passage.text.strip() for h in hits]
     if sum(map(len, texts)) <= budget:
         return texts
-    idf = _idf(index) if index is not None else (lambda t: 1.0)
+    idf = idf_of(index) if index is not None else (lambda t: 1.0)
     q_terms = set(tokenize(question))
 
     def weight(sentence: str) -> float:
