@@ -122,7 +122,8 @@ def table(results: dict) -> str:
     for split, m in results["splits"].items():
         fb = " / ".join(f"{m['fallback_share'][o]:.0%}" for o in FALLBACKS)
         lines.append(f"| {split} | {m['questions']} | {m['asked']} | {m['shown']} "
-                     f"({m['shown_share']:.1%}) | {fb} | {m['shown_with_gold']:.0%} | "
+                     f"({m['shown_share']:.1%}) | {fb} | "
+                     f"{format(m['shown_with_gold'], '.0%') if m['shown'] else '-'} | "
                      f"{_s(m['median_seconds'])} | {_s(m['median_generation_seconds'])} | "
                      f"{_s(m['max_after_last_token_seconds'])} |")
     for split, m in results["splits"].items():
