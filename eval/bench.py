@@ -425,8 +425,14 @@ def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages:
     a, b = np.concatenate(vectors["torch"]), np.concatenate(vectors["onnx-int8"])
     cosine = (a * b).sum(1)
     questions = [q["question"] for q in load_questions() if q.get("split") == "dev"]
-    tops = {}
+    tops, query_ms = {}, {}
     for e in (torch_embedder, onnx_embedder):
+        times = []
+        for q in questions:  # one at a time, as a search embeds its query
+            t0 = time.perf_counter()
+            e.encode([q])
+            times.append(time.perf_counter() - t0)
+        query_ms[e.backend] = percentiles(times)
         qv = e.encode(questions)
         scores = np.stack([(qv @ m.T).max(1) for m in vectors[e.backend]], axis=1)
         tops[e.backend] = np.argsort(-scores, axis=1, kind="stable")[:, :10]
@@ -443,6 +449,7 @@ def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages:
                    "min": float(cosine.min())},
         "overlap_at_10": {"questions": len(questions), "mean": float(np.mean(overlap)),
                           "min": float(np.min(overlap))},
+        "query_ms": query_ms,
     }
 
 
@@ -464,6 +471,11 @@ def render_embedders(e: dict) -> str:
               f"over {c['windows']} passage windows: mean {c['mean']:.4f}, min {c['min']:.4f}; "
               f"dense top-10 overlap for {o['questions']} dev questions: mean {o['mean']:.3f}, "
               f"min {o['min']:.1f}."]
+    if e.get("query_ms"):
+        q = e["query_ms"]
+        lines[-1] += (f" One query embedded alone (ms, p50 / p95): torch {q['torch'][0]:.1f} / "
+                      f"{q['torch'][1]:.1f}, onnx-int8 {q['onnx-int8'][0]:.1f} / "
+                      f"{q['onnx-int8'][1]:.1f}.")
     return "\n".join(lines) + "\n"
 
 

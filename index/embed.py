@@ -306,11 +306,15 @@ def export_onnx_int8(name: str, folder: Path) -> None:
             dynamic_axes={k: {0: "batch", 1: "tokens"} for k in [*names, "last_hidden_state"]})
     config = transformer.config
     if config.model_type in ("bert", "roberta", "xlm-roberta"):
-        from onnxruntime.transformers.optimizer import optimize_model
+        try:  # fusing is only faster: without it the graph is quantised as exported
+            from onnxruntime.transformers.optimizer import optimize_model
 
-        fused = optimize_model(str(fp32), model_type="bert", num_heads=config.num_attention_heads,
-                               hidden_size=config.hidden_size)
-        fused.save_model_to_file(str(fp32))
+            fused = optimize_model(str(fp32), model_type="bert",
+                                   num_heads=config.num_attention_heads,
+                                   hidden_size=config.hidden_size)
+            fused.save_model_to_file(str(fp32))
+        except Exception:  # noqa: BLE001, S110
+            pass
     logging.disable(logging.WARNING)  # "consider pre-processing", said on the root logger
     try:
         quantize_dynamic(fp32, folder / "model.onnx", per_channel=True, reduce_range=False,
