@@ -277,9 +277,10 @@ class Index:
             for doc_id, passages in by_doc.items():
                 fresh = embed_units(self.embedder, passages, self.docs[doc_id])
                 self.store.add_units(fresh)
-                for pid, uv in fresh.items():
+                for pid, uv in fresh.items():  # as stored (float16), so a reopen is equal
                     found[pid] = (np.array([(u.start, u.end) for u in uv.units],
-                                           dtype=np.int32).reshape(-1, 2), uv.vectors)
+                                           dtype=np.int32).reshape(-1, 2),
+                                  uv.vectors.astype(np.float16).astype(np.float32))
         parts = [found[pid] for pid in self.ids]
         self.unit_row = np.repeat(np.arange(len(parts)), [len(sp) for sp, _ in parts])
         self.unit_span = (np.concatenate([sp for sp, _ in parts]) if parts

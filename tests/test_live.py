@@ -79,6 +79,7 @@ def test_incremental_reload_equals_a_fresh_open(corpus_data, copy_data):
     writer = Store(data)
     doc = stored_document(writer, FIDH_ID)
     passages, vectors = list(writer.passages(FIDH_ID)), writer.vectors(FIDH_ID)
+    units = writer.unit_vectors(FIDH_ID)
 
     writer.remove(FIDH_ID)
     removed = live.current()
@@ -86,7 +87,7 @@ def test_incremental_reload_equals_a_fresh_open(corpus_data, copy_data):
     assert {p.doc_id for p in removed.passages} == {UN_ID}
     assert_same_index(removed, Index.open(data))
 
-    writer.put(doc, passages, vectors)  # the same document back, as `ombuds ingest` would
+    writer.put(doc, passages, vectors, units)  # the same document back, as `ombuds ingest` would
     again = live.current()
     assert reloads[-1].added == [FIDH_ID]
     assert_same_index(again, Index.open(data))
