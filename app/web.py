@@ -1225,8 +1225,10 @@ def serve(data_dir: Path | None = None, model: str | None = None, host: str = "1
     if warning:
         print(warning, file=sys.stderr, flush=True)
     app = Ombuds(data_dir, model, max_mb)
-    # Gradio stages uploads in its cache folder before our checks: keep it inside the data dir
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(app.cache))
+    # Gradio stages uploads in its cache folder before our checks: keep it inside this app's
+    # data dir (always: an earlier app in the same process must not leave its own there), so
+    # that removing a document can delete the staged copies too
+    os.environ["GRADIO_TEMP_DIR"] = str(app.cache)
     demo = build(app)
     demo.queue(default_concurrency_limit=2)
     _, url, _ = demo.launch(

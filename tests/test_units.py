@@ -93,7 +93,9 @@ def test_unit_vectors_match_their_sentences(index):
     units = passage_units(p, index.docs[p.doc_id])
     fresh = index.embedder.encode([units[0].text])[0]
     assert (spans[0][0], spans[0][1]) == (units[0].start, units[0].end)
-    assert float(fresh @ vecs[0]) > 0.999  # stored as float16
+    # stored as float16; the int8 ONNX backend quantises activations per batch, so a sentence
+    # embedded alone differs slightly from the same sentence embedded in a batch
+    assert float(fresh @ vecs[0]) > 0.99
 
 
 def test_a_clause_deep_in_a_passage_is_found_by_its_sentence(index):
