@@ -444,25 +444,20 @@ class Index:
 
     def _dense(self, query: str, depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
         """Passages by their best-matching window (a long passage has several)."""
-        allowed = None if mask is None else np.flatnonzero(mask[self.window_row])
-        q = self.query_vector(query)
-        best: dict[str, float] = {}
-        for r, score in self.vectors.search(q, depth * 3, allowed):
-            pid = self.ids[self.window_row[r]]
-            if pid not in best:
-                best[pid] = score
-        return sorted(best.items(), key=lambda item: -item[1])[:depth]
+        return self._best_rows(self.vectors, self.window_row, query, depth * 3, depth, mask)
 
     def _dense_units(self, query: str, depth: int, mask: np.ndarray | None
                      ) -> list[tuple[str, float]]:
         """Passages by their best sentence unit (a sentence or a footnote)."""
-        allowed = None if mask is None else np.flatnonzero(mask[self.unit_row])
-        q = self.query_vector(query)
+        return self._best_rows(self.units, self.unit_row, query, depth * 4, depth, mask)
+
+    def _best_rows(self, vectors: Vectors, owner: np.ndarray, query: str, fetch: int,
+                   depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
+        """Passages by their best row of `vectors` (owner: row -> passage row)."""
+        allowed = None if mask is None else np.flatnonzero(mask[owner])
         best: dict[str, float] = {}
-        for r, score in self.units.search(q, depth * 4, allowed):
-            pid = self.ids[self.unit_row[r]]
-            if pid not in best:
-                best[pid] = score
+        for r, score in vectors.search(self.query_vector(query), fetch, allowed):
+            best.setdefault(self.ids[owner[r]], score)
         return sorted(best.items(), key=lambda item: -item[1])[:depth]
 
     def passage_units(self, passage_id: str) -> tuple[np.ndarray, np.ndarray]:

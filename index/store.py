@@ -129,6 +129,12 @@ class UnitVectors:
     vectors: np.ndarray
 
 
+def _unit_rows(units: dict[str, UnitVectors]) -> list[tuple]:
+    """Rows of the units table (vectors as float16) for passages' units."""
+    return [(pid, i, u.kind, u.start, u.end, u.note, uv.vectors[i].astype(np.float16).tobytes())
+            for pid, uv in units.items() for i, u in enumerate(uv.units)]
+
+
 def _pause_for_tests(point: str) -> None:
     """Crash tests stop a real ingest at named points: OMBUDS_PAUSE_AT=point makes the process
     announce the point on stderr and wait there to be killed."""
@@ -212,11 +218,8 @@ class Store:
             if units:
                 db.executemany(
                     "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(p.passage_id, i, u.kind, u.start, u.end, u.note,
-                      units[p.passage_id].vectors[i].astype(np.float16).tobytes())
-                     for p in passages if p.passage_id in units
-                     for i, u in enumerate(units[p.passage_id].units)],
-                )
+                    _unit_rows({p.passage_id: units[p.passage_id] for p in passages
+                                if p.passage_id in units}))
             self._bump(db)
 
     # --- embeddings and index bookkeeping -------------------------------------------------
@@ -257,9 +260,7 @@ class Store:
         generation stays, since no document changed)."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(pid, i, u.kind, u.start, u.end, u.note, uv.vectors[i].astype(np.float16)
-                  .tobytes()) for pid, uv in units.items() for i, u in enumerate(uv.units)])
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)", _unit_rows(units))
 
     def vectors_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
