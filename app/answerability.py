@@ -313,7 +313,7 @@ ANSWER_FEATURES = (
     "rarest_missing",       # IDF of the rarest ordinary question word missing from the best three
     "unmet_cited",          # constraints (year, number, country) the cited passage's context lacks
     "type_missing",         # asks for a figure, duration, date... the first sentence lacks it
-    "constraints",          # how many constraints the question sets (years, numbers, names)
+    "met_constraints",      # how many of the question's constraints the cited passage meets
     "yes_no",               # a yes/no question (it asks whether, not for a specific fact)
 )
 
@@ -389,7 +389,7 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
         "rarest_missing": max((q.weights[t] for t in missing), default=0.0) / q.idf_max,
         "unmet_cited": float(min(len(hard), 2)),
         "type_missing": float(q.asks is not None and not states(q.asks, first.text)),
-        "constraints": float(min(len(q.constraints), 4)),
+        "met_constraints": float(min(len(q.constraints) - len(unmet), 4)),
         "yes_no": float(q.yes_no),
     }
     return Evidence(np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64),
@@ -481,7 +481,7 @@ def decline_reason(model: Logistic, ev: Evidence, asks: str | None) -> str:
             return "the best passages leave most of the question's terms out"
         if name == "best_similarity":
             return "no sentence of the best passages is close to the question"
-        # "constraints" and "yes_no" describe the question, not the evidence: not a reason
+        # "met_constraints" and "yes_no" are not reasons to decline a question
     return "the best passages match the question only weakly"
 
 
