@@ -85,8 +85,8 @@ def test_hybrid_retrieval_stays_above_the_floors(full_data):
     floors = json.loads(ev.FLOORS.read_text())
     index = Index.open(full_data)
     results, _, _ = ev.evaluate_index(index, QUESTIONS, modes=("hybrid",))
-    overall = results["hybrid"]["overall"]
-    print(f"hybrid: {overall}")
+    overall = results["hybrid"]["test"]["overall"]  # floors hold on the test split
+    print(f"hybrid (test split): {overall}")
     for metric, floor in floors["hybrid"].items():  # "_comment" is not a system
         assert overall[metric] >= floor, f"hybrid {metric} {overall[metric]:.3f} < {floor}"
 
