@@ -48,7 +48,7 @@ COUNTRY_TERMS = frozenset(_DEMONYM_TERMS.values())
 # clause ("..., and how much notice is needed?"), with the words after it. A wh-word inside a
 # clause ("workers who demanded") asks nothing, nor does a leading "When X, ..." clause.
 # Checked in this order: "how many days" asks for a duration before a quantity.
-_WHAT = r"(what|which)\s+((is|are|was|were)\s+)?(the\s+)?(\w+\s+){0,2}"
+_WHAT = r"(what|which)\s+((is|are|was|were)\s+)?(the\s+)?(\S+\s+){0,3}"
 ASKS = {
     "duration": r"how\s+long|how\s+many\s+(\w+\s+)?(hours|days|weeks|months|years)|within\s+how|"
                 rf"{_WHAT}(period|time\s+limit|deadline|duration|term)s?\b",
@@ -56,7 +56,8 @@ ASKS = {
                r"sanctions|fine|fines)\b|how\s+(is|are|can|could|would|will)\b.*\b(punished|"
                r"sanctioned|fined)\b",
     "money": r"how\s+much\s+(money|do|does|did|is|are|was|were|can|could|must|should)\b|"
-             rf"{_WHAT}(wage|wages|salary|salaries|fee|fees|cost|costs|price)\b",
+             rf"{_WHAT}(wage|wages|salary|salaries|fee|fees|cost|costs|price)\b|"
+             r".*\bin\s+(tenge|soms?|roubles|rubles|dollars|usd|euros)\b",
     "quantity": r"how\s+(many|much|old|large|big|often)\b|"
                 rf"{_WHAT}(share|proportion|percentage|number|amount|figure|rate|ratio|age|total)s?"
                 r"\b",
@@ -305,10 +306,10 @@ ANSWER_FEATURES = (
     "best_similarity",      # the best sentence similarity among the best passages
     "cited_coverage",       # IDF-weighted share of the question's terms in the cited passage
     "top_coverage",         # ... in the best three passages with their context
-    "rarest_missing",       # IDF of the rarest question term missing from the best three
+    "rarest_missing",       # IDF of the rarest ordinary question word missing from the best three
     "unmet_cited",          # constraints (year, number, country) the cited passage's context lacks
     "type_missing",         # asks for a figure, duration, date... the first sentence lacks it
-    "constraints",          # how many constraints the question sets (years, numbers, names)
+    "met_constraints",      # how many of the question's constraints the cited passage meets
     "yes_no",               # a yes/no question (it asks whether, not for a specific fact)
 )
 
@@ -373,7 +374,10 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
     best3 = set().union(*(hit_terms[h.passage.passage_id] for h in hits[:3]))
     unmet = q.unmet(cited_found)
     hard = [c for c in unmet if c.kind != "name"]
-    missing = [t for t in q.weights if not q.met(t, best3)]
+    # ordinary words only: a missing constraint is unmet_cited's, and a rare word missing is
+    # more often a paraphrase than a sign that the corpus lacks the answer
+    named = {t for c in q.constraints for t in c.terms}
+    missing = [t for t in q.weights if not q.met(t, best3) and t not in named]
     values = {
         "best_similarity": max(c.similarity for c in candidates),
         "cited_coverage": q.coverage(cited_found),
@@ -381,7 +385,7 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
         "rarest_missing": max((q.weights[t] for t in missing), default=0.0) / q.idf_max,
         "unmet_cited": float(min(len(hard), 2)),
         "type_missing": float(q.asks is not None and not states(q.asks, first.text)),
-        "constraints": float(min(len(q.constraints), 4)),
+        "met_constraints": float(min(len(q.constraints) - len(unmet), 4)),
         "yes_no": float(q.yes_no),
     }
     return Evidence(np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64),
@@ -473,7 +477,7 @@ def decline_reason(model: Logistic, ev: Evidence, asks: str | None) -> str:
             return "the best passages leave most of the question's terms out"
         if name == "best_similarity":
             return "no sentence of the best passages is close to the question"
-        # "constraints" and "yes_no" describe the question, not the evidence: not a reason
+        # "met_constraints" and "yes_no" are not reasons to decline a question
     return "the best passages match the question only weakly"
 
 

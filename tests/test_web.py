@@ -63,6 +63,7 @@ def test_ask_gives_a_cited_answer_and_collects_it(client):
     html, pick = client.predict("Do employers confiscate the passports of migrant workers?",
                                 *NO_FILTERS, api_name="/ask")
     assert 'class="ob-banner ob-ok"' in html
+    assert re.search(r'class="ob-confidence">confidence: (0\.\d\d|1\.00)<', html)
     assert 'href="#ob-cite-1"' in html and 'id="ob-cite-1"' in html
     assert "<mark>" in html  # the supporting sentence, highlighted
     assert "Context in the document" in html and 'class="ob-focus"' in html
@@ -78,6 +79,7 @@ def test_ask_says_when_the_corpus_does_not_answer(client):
     html, pick = client.predict("What is the boiling point of mercury in Fahrenheit?",
                                 *NO_FILTERS, api_name="/ask")
     assert "The corpus does not answer this question." in html
+    assert "confidence: 0." in html  # how unsure, beside why
     assert "Nearest passages" in html and len(cards(html)) >= 1
     assert pick["choices"]  # the nearest passages can still be collected
     assert client.predict([], api_name="/add_answer") == []
