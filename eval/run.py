@@ -227,10 +227,11 @@ def load_situations(path: Path = SITUATIONS) -> list[dict]:
 
 
 def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> dict:
-    """`ombuds provisions` on every situation: Recall@5 (the share of gold articles in the top
-    5), MRR@10 and nDCG@10 of gold (instrument, article) pairs, with the citation graph and with
-    plain retrieval over provisions, per split. Gold articles missing from the corpus are left
-    out."""
+    """`ombuds provisions` on every situation: S@5 (the share of situations with a gold article
+    in the top 5, as R@5 is for questions), Recall@5 (the share of a situation's gold articles in
+    the top 5), MRR@10 and nDCG@10 of gold (instrument, article) pairs, with the citation graph
+    and with plain retrieval over provisions, per split. Gold articles missing from the corpus
+    are left out."""
     from index.provisions import graph, rank_provisions
 
     in_corpus = graph(index).articles
@@ -258,8 +259,10 @@ def provision_scores(qrels: dict, runs: dict[str, list[str]]) -> dict:
         return {}
     r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(ids)} or {"none": 0.0}
              for i, ids in runs.items()})
-    values = evaluate(Qrels(qrels), r, ["recall@5", "mrr@10", "ndcg@10"], make_comparable=True)
-    return {"R@5": round(float(values["recall@5"]), 4),
+    values = evaluate(Qrels(qrels), r, ["hit_rate@5", "recall@5", "mrr@10", "ndcg@10"],
+                      make_comparable=True)
+    return {"S@5": round(float(values["hit_rate@5"]), 4),
+            "R@5": round(float(values["recall@5"]), 4),
             "MRR@10": round(float(values["mrr@10"]), 4),
             "nDCG@10": round(float(values["ndcg@10"]), 4)}
 
@@ -268,12 +271,12 @@ def situations_table(results: dict) -> str:
     n = results["situations"]
     lines = [f"`ombuds provisions` on {n['dev']} dev / {n['test']} test situations "
              "(gold articles), dev / test:", "",
-             "| ranking | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|"]
+             "| ranking | S@5 | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|---|"]
     for name, label in (("graph", "retrieval + citation graph"),
                         ("plain", "plain retrieval over provisions")):
         dev, test = results[name]["dev"], results[name]["test"]
         cells = [f"{dev.get(m, float('nan')):.3f} / {test.get(m, float('nan')):.3f}"
-                 for m in ("R@5", "MRR@10", "nDCG@10")]
+                 for m in ("S@5", "R@5", "MRR@10", "nDCG@10")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
