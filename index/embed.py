@@ -25,7 +25,6 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -127,33 +126,6 @@ def _first_line(e: BaseException) -> str:
     return str(e).splitlines()[0] if str(e) else type(e).__name__
 
 
-@dataclass(frozen=True)
-class TokenStates:
-    """The model's last hidden states for one text, one row per word piece, with each piece's
-    (start, end) characters in the text ((0, 0) for [CLS] and [SEP])."""
-
-    states: np.ndarray
-    offsets: np.ndarray
-
-
-@dataclass(frozen=True)
-class Window:
-    """One text the model reads for a passage: the passage itself (cut at the model's length),
-    or a later stretch of its words under the passage's first line. Characters of the window
-    from `head` on are the passage's characters from `head + offset` on."""
-
-    text: str
-    head: int = 0  # characters of the repeated first line and its newline; 0: the passage itself
-    offset: int = 0
-
-    def covers(self, tokens: TokenStates) -> tuple[np.ndarray, np.ndarray, int]:
-        """The word pieces' (start, end) in passage characters, and where the window's own part
-        of the passage starts."""
-        start, end = tokens.offsets[:, 0], tokens.offsets[:, 1]
-        shift = np.where(start >= self.head, self.offset, 0)
-        return start + shift, end + shift, self.head + self.offset
-
-
 class _Torch:
     """The sentence-transformers model as shipped."""
 
@@ -171,14 +143,6 @@ class _Torch:
         # sentence-transformers sorts the texts by length itself, so a batch is padded little
         return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=progress)
-
-    def token_states(self, texts: list[str], batch_size: int) -> list[TokenStates]:
-        offsets = self.model.tokenizer(texts, return_offsets_mapping=True, truncation=True,
-                                       max_length=self.max_seq_length)["offset_mapping"]
-        states = self.model.encode(texts, batch_size=batch_size, output_value="token_embeddings",
-                                   convert_to_numpy=False, show_progress_bar=False)
-        return [TokenStates(h.float().cpu().numpy(), np.asarray(o, dtype=np.int64).reshape(-1, 2))
-                for h, o in zip(states, offsets, strict=True)]
 
 
 class _Onnx:
@@ -209,15 +173,15 @@ class _Onnx:
     def count_tokens(self, text: str) -> int:
         return len(self.counter.encode(text).ids)
 
-    def _batches(self, texts: list[str], batch_size: int, progress: bool = False,
-                 sort: bool = True):
-        """(rows, hidden states, attention mask) per batch; longest texts first, as
-        sentence-transformers does, so each batch is padded little."""
+    def encode(self, texts: list[str], batch_size: int, progress: bool = False,
+               sort: bool = True) -> np.ndarray:
         from tqdm import tqdm
 
         encodings = self.tokenizer.encode_batch(texts)
         lengths = np.array([len(e.ids) for e in encodings])
+        # longest first, as sentence-transformers does, so each batch is padded little
         order = np.argsort(-lengths, kind="stable") if sort else np.arange(len(texts))
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
         starts = range(0, len(texts), batch_size)
         for start in tqdm(starts, disable=not progress, file=sys.stderr, leave=False):
             rows = order[start : start + batch_size]
@@ -230,12 +194,6 @@ class _Onnx:
                 ids[r, :n], types[r, :n], mask[r, :n] = encodings[i].ids, encodings[i].type_ids, 1
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
             hidden = self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0]
-            yield rows, hidden, mask, [encodings[i] for i in rows]
-
-    def encode(self, texts: list[str], batch_size: int, progress: bool = False,
-               sort: bool = True) -> np.ndarray:
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        for rows, hidden, mask, _ in self._batches(texts, batch_size, progress, sort):
             if self.pooling == "cls":
                 pooled = hidden[:, 0]
             else:
@@ -243,14 +201,6 @@ class _Onnx:
                 pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
             out[rows] = pooled
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-    def token_states(self, texts: list[str], batch_size: int) -> list[TokenStates]:
-        out: list[TokenStates | None] = [None] * len(texts)
-        for rows, hidden, _, encodings in self._batches(texts, batch_size):
-            for r, (i, e) in enumerate(zip(rows, encodings, strict=True)):
-                out[i] = TokenStates(hidden[r, : len(e.ids)],
-                                     np.asarray(e.offsets, dtype=np.int64).reshape(-1, 2))
-        return out  # type: ignore[return-value]
 
 
 def cache_dir() -> Path:
@@ -422,22 +372,14 @@ class Embedder:
         """The texts embedded for one passage: the passage itself, and when it is longer than
         the model reads (256 word pieces for MiniLM), overlapping windows of its later words,
         each under the passage's first (context) line; a passage scores its best window."""
-        return [w.text for w in self._windows(text)]
-
-    def _windows(self, text: str) -> list[Window]:
         if self.runner.count_tokens(text) <= self.runner.max_seq_length:
-            return [Window(text)]
-        first, _, body = text.partition("\n")
-        head = len(first) + 1
-        words = [m.span() for m in re.finditer(r"\S+", body)]
-        out = [Window(text)]
-        for start in range(WINDOW_STEP, len(words), WINDOW_STEP):
-            lo = words[max(0, start - WINDOW_BACK)][0]
-            hi = words[min(len(words), start + WINDOW_WORDS) - 1][1]
-            # the body's own characters (the model splits on any white space alike), so a
-            # window's characters map back to the passage's
-            out.append(Window(first + "\n" + body[lo:hi], head, lo))
-        return out
+            return [text]
+        head, _, body = text.partition("\n")
+        words = body.split()
+        return [text] + [
+            head + "\n" + " ".join(words[max(0, start - WINDOW_BACK) : start + WINDOW_WORDS])
+            for start in range(WINDOW_STEP, len(words), WINDOW_STEP)
+        ]
 
     def encode_query(self, text: str) -> np.ndarray:
         """A query's vector. One longer than the model reads (a fact description of several
@@ -461,46 +403,11 @@ class Embedder:
             i += len(ws)
         return out
 
-    def encode_with_spans(self, texts: list[str], spans: list[list[tuple[int, int]]]
-                          ) -> tuple[list[np.ndarray], list[list[np.ndarray | None]]]:
-        """One pass of the model over passage texts gives both their window vectors (as
-        encode_passages) and a vector for each (start, end) character span of them: the mean of
-        the span's word-piece states in the first window that holds it whole, normalised
-        ("late chunking": a sentence read in its passage, for no pass of its own; as good as
-        embedding each sentence alone on the dev questions, README). A span no window holds
-        whole (cut at the model's length) gets None."""
-        windows = [self._windows(t) for t in texts]
-        states = self.runner.token_states([w.text for ws in windows for w in ws], BATCH_SIZE)
-        vectors, pooled, i = [], [], 0
-        for ws, text_spans in zip(windows, spans, strict=True):
-            mine = states[i : i + len(ws)]
-            i += len(ws)
-            vectors.append(np.stack([_unit(t.states.mean(axis=0)) for t in mine]))
-            pooled.append([_pool_span(ws, mine, s, e) for s, e in text_spans])
-        return vectors, pooled
-
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.runner.encode(texts, BATCH_SIZE, progress=progress)
         return np.asarray(vectors, dtype=np.float32)
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-
-
-def _pool_span(windows: list[Window], states: list[TokenStates], s: int, e: int
-               ) -> np.ndarray | None:
-    for w, t in zip(windows, states, strict=True):
-        start, end, own = w.covers(t)
-        real = end > start  # not [CLS] or [SEP]
-        if s < own and w.head or not real.any() or e > end[real].max():
-            continue  # the span starts before this window's stretch, or runs past its cut
-        inside = real & (start >= s) & (end <= e)
-        if inside.any():
-            return _unit(t.states[inside].mean(axis=0))
-    return None
 
 
 def get_embedder(name: str | None = None) -> Embedder:

@@ -13,63 +13,25 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from ingest.model import Document, Passage
 from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 
 from .embed import Embedder, ModelError, configured_model, get_embedder, stored_model
 from .search import check_model, index_dir, index_text
 from .store import Store, UnitVectors, _pause_for_tests
-from .units import Unit, passage_units
-
-
-def unit_spans(p: Passage, units: list[Unit], text: str) -> list[tuple[int, int] | None]:
-    """Where each unit of a passage lies in its index text (index_text: the context line, the
-    passage, its attribution and notes); None where it cannot be found."""
-    body = text.find("\n") + 1
-    if not text.startswith(p.text, body):
-        return [None] * len(units)
-    notes = {f.number: f.text for f in p.footnotes}
-    spans: list[tuple[int, int] | None] = []
-    cursor = body + len(p.text)
-    for u in units:
-        if u.kind == "sentence":
-            spans.append((body + u.start, body + u.end))
-            continue
-        note = notes.get(u.note or "", "")
-        at = text.find(note, cursor) if note else -1
-        spans.append((at, at + len(note)) if at >= 0 else None)
-        cursor = at + len(note) if at >= 0 else cursor
-    return spans
-
-
-def embed_passages(embedder: Embedder, passages: list[Passage], doc: dict
-                   ) -> tuple[list[np.ndarray], dict[str, UnitVectors]]:
-    """Passages (of one document, described by doc) embedded with their sentence units in one
-    pass of the model: each unit's vector is pooled from its passage's word pieces; the few a
-    window cuts off are embedded on their own."""
-    units = {p.passage_id: passage_units(p, doc) for p in passages}
-    texts = [index_text(p, doc) for p in passages]
-    spans = [unit_spans(p, units[p.passage_id], t) for p, t in zip(passages, texts, strict=True)]
-    found = [[s if s is not None else (0, 0) for s in sp] for sp in spans]
-    vectors, pooled = embedder.encode_with_spans(texts, found)
-    alone = [(i, j) for i, (sp, pl) in enumerate(zip(spans, pooled, strict=True))
-             for j, (s, v) in enumerate(zip(sp, pl, strict=True)) if s is None or v is None]
-    fresh = embedder.encode([units[passages[i].passage_id][j].text for i, j in alone])
-    for (i, j), v in zip(alone, fresh, strict=True):
-        pooled[i][j] = v
-    dim = embedder.dim
-    out = {p.passage_id: UnitVectors(units[p.passage_id], np.array(pl, dtype=np.float32)
-                                     .reshape(-1, dim))
-           for p, pl in zip(passages, pooled, strict=True)}
-    return vectors, out
+from .units import passage_units
 
 
 def embed_units(embedder: Embedder, passages: list[Passage], doc: dict) -> dict[str, UnitVectors]:
-    """The sentence units of passages whose own vectors are already stored."""
-    return embed_passages(embedder, passages, doc)[1] if passages else {}
-
+    """The sentence units of passages (of one document, described by doc) with their vectors,
+    embedded in one batch."""
+    units = {p.passage_id: passage_units(p, doc) for p in passages}
+    flat = embedder.encode([u.text for us in units.values() for u in us])
+    out, i = {}, 0
+    for pid, us in units.items():
+        out[pid] = UnitVectors(us, flat[i : i + len(us)])
+        i += len(us)
+    return out
 
 UPLOADS = "uploads"  # <data_dir>/uploads/: the files the web app saved from uploads
 WEB_CACHE = "web-cache"  # <data_dir>/web-cache/: Gradio's staged uploads, and the exports
@@ -83,12 +45,11 @@ def put_document(store: Store, embedder: Embedder, doc: Document, passages: list
     known_units = store.unit_vectors(doc.doc_id)
     meta = {"title": doc.title, "short_title": doc.short_title}
     missing = [p for p in passages if p.passage_id not in known]
-    fresh, fresh_units = embed_passages(embedder, missing, meta) if missing else ([], {})
+    fresh = embedder.encode_passages([index_text(p, meta) for p in missing])
     vectors = {p.passage_id: known[p.passage_id] for p in passages if p.passage_id in known}
     vectors.update(zip([p.passage_id for p in missing], fresh, strict=True))
     units = {p.passage_id: known_units[p.passage_id] for p in passages
              if p.passage_id in known_units}
-    units.update({pid: uv for pid, uv in fresh_units.items() if pid not in units})
     units.update(embed_units(embedder, [p for p in passages if p.passage_id not in units], meta))
     _pause_for_tests("embedded")
     stored = store.get_meta("model")

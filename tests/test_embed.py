@@ -135,27 +135,6 @@ def test_onnx_export_is_offline_normalised_and_close_to_torch(onnx_cache, torch_
     assert e.windows(long) == torch_embedder.windows(long) and len(e.windows(long)) > 1
 
 
-def test_one_pass_gives_window_and_sentence_vectors_on_both_backends(onnx_cache, torch_embedder,
-                                                                    sentences):
-    """encode_with_spans: the windows' vectors are encode_passages' own, and a sentence's
-    pooled vector agrees across backends, wherever in a long passage it sits."""
-    _, onnx_embedder = onnx_cache
-    text = "Report | Wages\n" + " ".join(sentences[:40])
-    spans = []
-    for sentence in (sentences[0], sentences[20], sentences[39]):
-        at = text.index(sentence)
-        spans.append((at, at + len(sentence)))
-    pooled = {}
-    for e in (onnx_embedder, torch_embedder):
-        vectors, by_span = e.encode_with_spans([text], [spans])
-        assert len(vectors[0]) == len(e.windows(text)) > 2
-        assert np.allclose(vectors[0], e.encode_passages([text])[0], atol=2e-3)
-        assert all(v is not None for v in by_span[0])
-        pooled[e.backend] = np.stack(by_span[0])
-    cosine = (pooled["onnx-int8"] * pooled["torch"]).sum(1)
-    assert cosine.min() > 0.97, cosine
-
-
 def test_second_load_reuses_the_cached_export(onnx_cache, monkeypatch, sentences):
     cache, first = onnx_cache
     monkeypatch.setenv("OMBUDS_CACHE", str(cache))
