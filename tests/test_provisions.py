@@ -120,6 +120,19 @@ def test_fact_pattern_ranks_the_provision_the_report_applies(index):
     assert sorted(h.rank for _, group in groups for h in group) == list(range(1, 11))
 
 
+def test_section_vote_is_shared_between_its_citing_passages(index):
+    """eval situation s135 (dev): border guards extort a "fee" at the exit. FIDH's analysis of
+    exit-point bribes cites ICCPR art. 12; a long section citing many labour articles must not
+    outvote it just because its testimonies resemble any story of unpaid money. Each relevant
+    passage gives its section SECTION_VOTE in all, shared between the section's citers."""
+    [s135] = [s for s in ev.load_situations() if s["id"] == "s135"]
+    hits = pv.rank_provisions(index, s135["situation"], k=10)
+    top = [(h.article.instrument, h.article.article) for h in hits[:5]]
+    assert ("ICCPR", "12") in top
+    h = next(h for h in hits if (h.article.instrument, h.article.article) == ("ICCPR", "12"))
+    assert h.cited_by and h.graph > 0
+
+
 def test_jurisdiction_filter(index):
     hits = pv.rank_provisions(index, "a child works on a tobacco farm", k=10, jurisdiction="KZ")
     assert hits
