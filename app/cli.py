@@ -11,6 +11,17 @@ from pathlib import Path
 
 import click
 
+from index.backend import (
+    BACKENDS,
+    ENV_BACKEND,
+    ENV_MILVUS_TOKEN,
+    ENV_MILVUS_URI,
+    Backend,
+    check_store_model,
+    finish_writes,
+    open_index,
+    open_store,
+)
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
 from index.provisions import (
     INSTRUMENT,
@@ -24,7 +35,7 @@ from index.provisions import (
     provision_dict,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, check_model
+from index.search import MODES, Filters, Index, IndexError_
 from index.store import ENV_DATA_DIR, Store
 from index.update import ingest_file, put_document
 from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError
@@ -56,14 +67,54 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _keep_backend(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta.setdefault("ombuds.backend", {})[param.name] = value
+    return value
+
+
+def backend_options(f):
+    """--backend, --milvus-uri, --milvus-token (kept in the click context: see _backend)."""
+    options = [
+        click.option("--backend", type=click.Choice(BACKENDS), envvar=ENV_BACKEND,
+                     expose_value=False, callback=_keep_backend,
+                     help=f"Where passages, vectors and BM25 live: embedded (SQLite, FAISS, "
+                     f"bm25s; the default) or milvus (env {ENV_BACKEND})."),
+        click.option("--milvus-uri", envvar=ENV_MILVUS_URI, expose_value=False,
+                     callback=_keep_backend,
+                     help="Milvus: a file path ending in .db opens Milvus Lite (default: "
+                     f"milvus.db in the data dir), http://host:19530 a server (env "
+                     f"{ENV_MILVUS_URI})."),
+        click.option("--milvus-token", envvar=ENV_MILVUS_TOKEN, expose_value=False,
+                     callback=_keep_backend,
+                     help=f"Milvus server token, user:password or an API key (env "
+                     f"{ENV_MILVUS_TOKEN})."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _backend() -> Backend:
+    values = click.get_current_context().meta.get("ombuds.backend", {})
+    return Backend.of(values.get("backend"), values.get("milvus_uri"), values.get("milvus_token"))
+
+
+def _open_store(data_dir: Path | None, create: bool = False):
+    try:
+        return open_store(data_dir, _backend(), create=create)
+    except IndexError_ as e:
+        _fail(str(e))
+
+
 def _open_index(data_dir: Path | None, model: str | None) -> Index:
     """The index, or a one-line error (another model, or nothing ingested yet)."""
     try:
-        index = Index.open(data_dir, model)
+        index = open_index(data_dir, model, _backend())
     except (IndexError_, ModelError) as e:
         _fail(str(e))
     if not index.ids:
-        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+        where = getattr(index.store, "uri", index.store.data_dir)
+        _fail(f"the index in {where} is empty: run `ombuds ingest corpus` first")
     return index
 
 
@@ -75,6 +126,7 @@ def _open_index(data_dir: Path | None, model: str | None) -> Index:
               envvar="OMBUDS_MAX_MB", help="Skip files larger than this.")
 @click.option("--force", is_flag=True, help="Re-parse documents even when unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@backend_options
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
            force: bool, quiet: bool) -> None:
     """Ingest report, convention and code files (PDF, Markdown, text) and folders of them.
@@ -92,10 +144,10 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    store = Store(data_dir)
+    store = _open_store(data_dir, create=True)
     name = configured_model(model)
     try:
-        check_model(store, name)
+        check_store_model(store, name)
     except IndexError_ as e:
         _fail(str(e))
     files = discover(list(paths))
@@ -125,8 +177,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         done.append(result.doc)
         by_type.update(p.passage_type for p in result.passages)
     bar.close()
-    if store.vectors_count() or store.documents():
-        Index.open(store.data_dir, name)  # bring the FAISS and BM25 files up to date
+    finish_writes(store, name)  # the FAISS and BM25 files brought up to date, or Milvus flushed
     seconds = time.perf_counter() - t0
     n_passages = sum(by_type.values())
     click.echo(
@@ -194,6 +245,7 @@ def _highlight(text: str, query: str, width: int = 300) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object per query).")
 @data_dir_option
 @model_option
+@backend_options
 def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdiction, passage_type,
            date_from, date_to, as_json: bool, data_dir: Path | None, model: str | None) -> None:
     """Search the passages: BM25 and dense retrieval, fused (hybrid), or either alone.
@@ -265,6 +317,7 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
 @click.option("--type", "passage_type", type=click.Choice(PASSAGE_TYPES), help="Only this type.")
 @click.option("--paragraph", type=int, help="Only the passage holding this numbered paragraph.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, all fields.")
+@backend_options
 def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None,
              paragraph: int | None, as_json: bool) -> None:
     """List stored passages with their metadata, to check the chunking.
@@ -275,7 +328,7 @@ def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None
       ombuds passages --doc un-a-hrc-27-53-add-2 --paragraph 13
       ombuds passages --type testimony --json
     """
-    store = Store(data_dir)
+    store = _open_store(data_dir)
     if doc_id and store.document(doc_id) is None:
         raise click.ClickException(
             f"no document '{doc_id}' in {store.path} (see `ombuds documents`)"
@@ -324,9 +377,10 @@ def _holds_paragraph(paragraph: str | None, n: int) -> bool:
 @cli.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@backend_options
 def documents(data_dir: Path | None, as_json: bool) -> None:
     """List the documents in the store."""
-    store = Store(data_dir)
+    store = _open_store(data_dir)
     for d in store.documents():
         if as_json:
             click.echo(json.dumps(d, ensure_ascii=False))
@@ -340,10 +394,13 @@ def documents(data_dir: Path | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("doc_id")
 @data_dir_option
+@backend_options
 def remove(doc_id: str, data_dir: Path | None) -> None:
     """Remove a document and its passages from the store."""
-    store = Store(data_dir)
-    if not store.remove(doc_id):
+    store = _open_store(data_dir)
+    removed = store.remove(doc_id)
+    store.close()
+    if not removed:
         raise click.ClickException(f"no document '{doc_id}' in {store.path}")
     click.echo(f"removed {doc_id}")
 
@@ -364,6 +421,7 @@ def _excerpt(text: str, width: int = 160) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
 @model_option
+@backend_options
 def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as_json: bool,
                data_dir: Path | None, model: str | None) -> None:
     """The provisions that apply to a described situation, grouped by instrument, each with
@@ -413,6 +471,7 @@ def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as
 @click.argument("number")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
+@backend_options
 def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) -> None:
     """Show one article of a convention or code, and every report passage that cites it.
 
@@ -451,6 +510,7 @@ def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) 
               "resolve to a provision's text, with its passage.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
+@backend_options
 def refs(unresolved: bool, as_json: bool, data_dir: Path | None) -> None:
     """How the legal references of the report passages resolve to provisions in the corpus,
     by instrument.
@@ -542,6 +602,7 @@ def _print_answer(index: Index, a) -> None:
               help="Use the configured OpenAI-compatible endpoint (default: when configured).")
 @data_dir_option
 @model_option
+@backend_options
 def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
         date_from, date_to, as_json: bool, llm: bool | None, data_dir: Path | None,
         model: str | None) -> None:
@@ -590,6 +651,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 @model_option
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
               envvar="OMBUDS_MAX_MB", help="Refuse uploads larger than this.")
+@backend_options
 def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb: float) -> None:
     """Start the web app: Ask, Search, Provisions, Testimonies, Library, Collection.
 
@@ -604,7 +666,7 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
     from .web import serve as serve_app  # gradio is imported only for this command
 
     try:
-        serve_app(data_dir, model, host, port, max_mb=max_mb)
+        serve_app(data_dir, model, host, port, max_mb=max_mb, backend=_backend())
     except (IndexError_, ModelError) as e:
         _fail(str(e))
 
@@ -619,6 +681,7 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
               help="Also measure `ombuds ask` (grounded answers, correct refusals).")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+@backend_options
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
                  answers_: bool, record: bool) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
@@ -677,6 +740,32 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     elif compare and ev.HISTORY.exists():
         previous = json.loads(ev.HISTORY.read_text().splitlines()[-1])
         click.echo("\n".join(ev.compare(previous, record_)))
+
+
+@cli.command()
+@click.option("--to", "uri", required=True, envvar=ENV_MILVUS_URI,
+              help="The Milvus to copy into: a file path ending in .db (Milvus Lite) or "
+              f"http://host:19530 (a server; env {ENV_MILVUS_URI}).")
+@click.option("--milvus-token", envvar=ENV_MILVUS_TOKEN, help="Milvus server token.")
+@data_dir_option
+def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
+    """Copy the embedded store into Milvus, vectors and sentence units included (nothing is
+    embedded again); a document Milvus already holds unchanged is skipped.
+
+    \b
+    Examples:
+      ombuds migrate --to data/milvus.db            # Milvus Lite, a local folder
+      ombuds migrate --to http://localhost:19530    # a Milvus server
+      ombuds search "passports" --backend milvus --milvus-uri data/milvus.db
+    """
+    from index.milvus import migrate as copy_into
+
+    try:
+        counts = copy_into(Store(data_dir), uri, milvus_token)
+    except IndexError_ as e:
+        _fail(str(e))
+    click.echo(f"{counts['documents']} document(s) copied ({counts['passages']} passages), "
+               f"{counts['unchanged']} unchanged, into {uri} in {counts['seconds']:.1f} s")
 
 
 @cli.command()

@@ -32,6 +32,7 @@ import gradio as gr
 from app import export
 from app.answer import answer_question
 from app.llm import LLMConfig, llm_answer
+from index.backend import Backend, open_index, open_store
 from index.citation import citation
 from index.embed import ModelError
 from index.lexical import tokenize
@@ -109,8 +110,9 @@ class Ombuds:
     place) after an upload or removal, so a search in flight keeps a consistent index."""
 
     def __init__(self, data_dir: Path | None = None, model: str | None = None,
-                 max_mb: float = DEFAULT_MAX_MB) -> None:
-        self.index = Index.open(data_dir, model)
+                 max_mb: float = DEFAULT_MAX_MB, backend: Backend | None = None) -> None:
+        self.backend = backend or Backend.from_env()
+        self.index = open_index(data_dir, model, self.backend)
         self.data_dir = self.index.store.data_dir
         self.model = self.index.model_name
         self.max_mb = max_mb
@@ -175,7 +177,7 @@ class Ombuds:
 
     def reload(self) -> None:
         """Re-open the index after the store changed (rebuilt from stored embeddings)."""
-        fresh = Index.open(self.data_dir, self.model)
+        fresh = open_index(self.data_dir, self.model, self.backend)
         graph(fresh)
         old, self.index = self.index, fresh
         with self._read_lock:
@@ -186,7 +188,7 @@ class Ombuds:
         """Check, save and ingest uploaded files; one log line per file."""
         log = []
         with self.write_lock:
-            store = Store(self.data_dir)
+            store = open_store(self.data_dir, self.backend, create=True)
             try:
                 for i, src in enumerate(paths):
                     if progress is not None:
@@ -232,7 +234,7 @@ class Ombuds:
     def remove(self, doc_id: str) -> str:
         """Remove a document and its passages, and its file when it was uploaded here."""
         with self.write_lock:
-            store = Store(self.data_dir)
+            store = open_store(self.data_dir, self.backend)
             try:
                 known = store.document(doc_id)
                 removed = store.remove(doc_id)
@@ -1101,7 +1103,7 @@ def exposure_warning(host: str, port: int, login: bool) -> str | None:
 
 def serve(data_dir: Path | None = None, model: str | None = None, host: str = "127.0.0.1",
           port: int = 7860, user: str | None = None, password: str | None = None,
-          max_mb: float = DEFAULT_MAX_MB, block: bool = True):
+          max_mb: float = DEFAULT_MAX_MB, block: bool = True, backend: Backend | None = None):
     """Open the index, load the model, start the app; returns (demo, url) when block=False."""
     t0 = time.perf_counter()
     user = user if user is not None else os.environ.get(ENV_USER)
@@ -1110,7 +1112,7 @@ def serve(data_dir: Path | None = None, model: str | None = None, host: str = "1
     warning = exposure_warning(host, port, auth is not None)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    app = Ombuds(data_dir, model, max_mb)
+    app = Ombuds(data_dir, model, max_mb, backend)
     # Gradio stages uploads in its cache folder before our checks: keep it inside the data dir
     os.environ.setdefault("GRADIO_TEMP_DIR", str(app.cache))
     demo = build(app)

@@ -135,3 +135,25 @@ def open_index(data_dir: Path | None = None, model: str | None = None,
     from .search import Index
 
     return Index.open(data_dir, model)
+
+
+def check_store_model(store: PassageStore, name: str) -> None:
+    """Refuse to add vectors of another model (IndexError_ with one line; nothing written)."""
+    if isinstance(store, Store):
+        from .search import check_model
+
+        check_model(store, name)
+    else:
+        store.check_model(name)
+
+
+def finish_writes(store: PassageStore, model: str) -> None:
+    """After ingesting: bring the embedded index files up to date, or seal Milvus' rows."""
+    if isinstance(store, Store):
+        if store.vectors_count() or store.documents():
+            from .search import Index
+
+            Index.open(store.data_dir, model)
+    else:
+        store.sweep()
+        store.flush()

@@ -19,7 +19,9 @@ kind and jurisdiction, which are document fields, become `doc_id in [...]`.
 No mixed states: Milvus has no multi-row transactions, so a changed document is written as rows
 of a new version, unseen until the one documents row naming that version is upserted; every
 search and read filters by the versions the documents rows name (read once, when an index is
-opened). Other versions' rows (the replaced one, a killed write's) are deleted after that write.
+opened). After that write the document's older versions are deleted; rows no documents row
+names (a killed write's) are swept an hour on (SWEEP_AFTER_S), so a write under way elsewhere is
+never swept. One writer per document at a time.
 
 BM25: Milvus Lite's analyzer only splits words and lower-cases (a server's `english` analyzer
 stems, though not as index/lexical.py does), so `lexical` holds the passage already analysed by
@@ -56,7 +58,8 @@ SCHEMA_VERSION = 1
 BATCH = 500  # rows per insert: well under gRPC's 64 MB message limit
 TEXT_CHUNK = 16_000  # characters per text chunk: at most 64 KB in UTF-8
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s' defaults (index/lexical.py)
-CONNECT_TIMEOUT_S = 10
+SWEEP_AFTER_S = 3600
+CONNECT_TIMEOUT_S = 5  # a reachable server answers in milliseconds
 
 
 class MilvusError(IndexError_):
@@ -78,6 +81,8 @@ def connect(uri: str, token: str | None = None):
         raise MilvusError("the milvus backend needs pymilvus and milvus-lite: "
                           "pip install 'ombuds[milvus]'") from None
     logging.getLogger("milvus_lite").addHandler(logging.NullHandler())  # errors come as one line
+    # Milvus Lite keeps no MVCC timestamps; the iterator warns on each read, then does without
+    logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
     if is_lite(uri):
         path = Path(uri).expanduser()
         if path.suffix != ".db":
@@ -197,6 +202,7 @@ class MilvusStore:
         self.lite = is_lite(self.uri)
         self._pinned: dict[str, dict] | None = None
         self._info: dict = {}
+        self._written = False  # flushed at close
         try:
             existing = set(self.client.list_collections())
             for name in existing & set(COLLECTIONS):
@@ -214,6 +220,8 @@ class MilvusStore:
     def close(self) -> None:
         if self.client is None:
             return
+        if self._written:
+            self.flush()
         self.client.close()
         self.client = None
         if self.lite:  # release the file, so another process may open it
@@ -287,6 +295,7 @@ class MilvusStore:
         unflushed rows by brute force)."""
         for name in set(self.client.list_collections()) & set(COLLECTIONS):
             self.client.flush(name)
+        self._written = False
 
     # what readers see
 
@@ -391,6 +400,7 @@ class MilvusStore:
         dim = int(self.get_meta("model_dim") or next(iter(vectors.values())).shape[-1])
         self._ensure(dim)
         version = time.time_ns()  # unique per write: rows of two writes never share a key
+        self._written = True
         rows = _rows_of(doc, passages, vectors, units, version, dim)
         for name in (PASSAGES, WINDOWS, UNITS, TEXTS):
             for i in range(0, len(rows[name]), BATCH):
@@ -406,21 +416,29 @@ class MilvusStore:
         _pause_for_tests("milvus-visible")
         if self._pinned is not None:
             self._pinned = self._documents_rows()
-        self._delete_rows(doc.doc_id, keep=version)
+        self._delete_rows(f"doc_id == {json.dumps(doc.doc_id)} and version < {version}")
 
-    def _delete_rows(self, doc_id: str, keep: int | None) -> None:
-        expr = f"doc_id == {json.dumps(doc_id)}" + (f" and version != {keep}" if keep else "")
+    def _delete_rows(self, expr: str) -> None:
         for name in (PASSAGES, WINDOWS, UNITS, TEXTS):
             if name in self.client.list_collections():
                 self.client.delete(name, filter=expr)
 
+    def sweep(self) -> None:
+        """Delete rows that no documents row names and that were written over SWEEP_AFTER_S
+        ago (left by a killed write)."""
+        before = time.time_ns() - SWEEP_AFTER_S * 10**9
+        current = [r["version"] for r in self._documents_rows().values()]
+        self._delete_rows(f"version < {before}" + (f" and version not in {current}"
+                                                    if current else ""))
+
     def remove(self, doc_id: str) -> bool:
         if doc_id not in self._documents_rows():
             return False
+        self._written = True
         self.client.delete(DOCS, ids=[doc_id])  # the document is gone for readers here
         if self._pinned is not None:
             self._pinned.pop(doc_id, None)
-        self._delete_rows(doc_id, keep=None)
+        self._delete_rows(f"doc_id == {json.dumps(doc_id)}")
         return True
 
 
@@ -676,6 +694,7 @@ def migrate(source: Store, uri: str, token: str | None = None) -> dict:
                        source.vectors(d["doc_id"]), units, ingested_at=d["ingested_at"])
             counts["documents"] += 1
             counts["passages"] += len(passages)
+        target.sweep()
         target.flush()
         counts["seconds"] = round(time.perf_counter() - t0, 2)
         return counts
