@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -771,8 +772,11 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
 @cli.command()
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--milvus", "milvus_store", type=click.Path(file_okay=False, path_type=Path),
+              help="Only the Milvus backend: migrate this built data dir into Milvus Lite and "
+              "compare it with the embedded index (writes eval/bench_milvus.md and .json).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, paths: tuple[str, ...]) -> None:
+def bench(sizes: str, milvus_store: Path | None, paths: tuple[str, ...]) -> None:
     """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
     synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
 
@@ -780,9 +784,21 @@ def bench(sizes: str, paths: tuple[str, ...]) -> None:
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
+      ombuds bench --milvus data        # the Milvus backend beside the embedded one
     """
     from eval import bench as b
     from eval import run as ev
+
+    if milvus_store:
+        results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores",
+                   **b.bench_milvus(milvus_store, ev.load_questions())}
+        text = b.render_milvus(results)
+        (b.ROOT / "eval" / "bench_milvus.md").write_text("# Benchmark: Milvus backend\n\n" + text,
+                                                         encoding="utf-8")
+        (b.ROOT / "eval" / "bench_milvus.json").write_text(json.dumps(results, indent=1),
+                                                           encoding="utf-8")
+        click.echo(text)
+        return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]

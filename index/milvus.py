@@ -589,7 +589,9 @@ class MilvusIndex(Index):
         if not tokens:
             return []
         found = self._search(PASSAGES, " ".join(tokens), "sparse", depth, mask)
-        return [(key.split("@")[0], s) for key, s in found if s > 0]
+        # Milvus' BM25 has (k1 + 1) in the numerator, bm25s' Lucene variant does not
+        scale = 1 + BM25_PARAMS["bm25_k1"]
+        return [(key.split("@")[0], s / scale) for key, s in found if s > 0]
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
                filters: Filters | None = None):

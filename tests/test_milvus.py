@@ -1,0 +1,291 @@
+"""The Milvus backend against Milvus Lite (a local file): migrating the corpus store, the same
+answers as the embedded backend, a real ingest killed at each pause point, and one clear line
+for a Milvus that cannot be used."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus", reason="the milvus extra is not installed: "
+                    "pip install 'ombuds[milvus]'")
+pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: "
+                    "pip install 'ombuds[milvus]'")
+
+from click.testing import CliRunner  # noqa: E402
+from conftest import CORPUS, ROOT, UN  # noqa: E402
+from test_crash import QUERY, UN_ID, kill, wait_for_pause  # noqa: E402
+
+from app.cli import cli  # noqa: E402
+from eval.run import load_questions  # noqa: E402
+from index.milvus import PASSAGES, UNITS, MilvusIndex, MilvusStore  # noqa: E402
+from index.search import Filters, Index  # noqa: E402
+from index.store import Store  # noqa: E402
+from ingest.pipeline import load  # noqa: E402
+
+PAUSES = ["embedded", "milvus-rows", "in-transaction", "milvus-visible", "stored"]
+COMMITTED = {"milvus-visible", "stored"}  # the documents row naming the new version is written
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, corpus_data) -> Path:
+    """The corpus store migrated into Milvus Lite once, kept unopened for copies."""
+    uri = tmp_path_factory.mktemp("milvus") / "corpus.db"
+    result = run("migrate", "--to", str(uri), "--data-dir", str(corpus_data))
+    assert result.exit_code == 0, result.output
+    assert "2 document(s) copied (267 passages), 0 unchanged" in result.output
+    return uri
+
+
+@pytest.fixture
+def lite(pristine, tmp_path) -> Path:
+    """A private copy of the migrated Milvus Lite file."""
+    uri = tmp_path / "milvus" / "corpus.db"
+    shutil.copytree(pristine, uri, ignore=shutil.ignore_patterns("LOCK"))
+    return uri
+
+
+@pytest.fixture(scope="module")
+def both(pristine, corpus_data, tmp_path_factory):
+    """The embedded index and the Milvus one over the same passages."""
+    uri = tmp_path_factory.mktemp("read") / "corpus.db"
+    shutil.copytree(pristine, uri, ignore=shutil.ignore_patterns("LOCK"))
+    milvus = MilvusIndex.open(str(uri), data_dir=corpus_data)
+    yield Index.open(corpus_data), milvus
+    milvus.store.close()
+
+
+def test_migrate_copies_documents_passages_and_vectors(corpus_data, lite):
+    store, copy = Store(corpus_data), MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        assert copy.documents() == store.documents()
+        assert [p.to_dict() for p in copy.passages()] == [p.to_dict() for p in store.passages()]
+        assert copy.document(UN_ID) == store.document(UN_ID)
+        assert copy.counts_by_type() == store.counts_by_type()
+        ours, theirs = store.vectors(UN_ID), copy.vectors(UN_ID)
+        assert ours.keys() == theirs.keys()
+        assert all(ours[p].shape == theirs[p].shape and (ours[p] == theirs[p]).all()
+                   for p in ours)
+        units, copied = store.unit_vectors(UN_ID), copy.unit_vectors(UN_ID)
+        assert {p: u.units for p, u in units.items()} == {p: u.units for p, u in copied.items()}
+        assert all((units[p].vectors == copied[p].vectors).all() for p in units)
+    finally:
+        copy.close()
+    again = run("migrate", "--to", str(lite), "--data-dir", str(corpus_data))
+    assert again.exit_code == 0, again.output
+    assert "0 document(s) copied (0 passages), 2 unchanged" in again.output
+
+
+def test_same_top5_for_the_eval_questions(both):
+    embedded, milvus = both
+    questions = [q["question"] for q in load_questions() if q.get("split") == "dev"]
+    same = sum([h.passage.passage_id for h in embedded.search(q, k=5)]
+               == [h.passage.passage_id for h in milvus.search(q, k=5)] for q in questions)
+    assert same >= 0.9 * len(questions), f"{same} of {len(questions)} have the same top 5"
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(doc=["fidh-2018-kazakhstan"]),
+    Filters(kind=["report"], passage_type=["testimony"]),
+    Filters(jurisdiction=["KZ"], passage_type=["recommendation", "narrative"]),
+    Filters(date_from="2017-11", date_to="2018"),
+    Filters(date_to="2014"),
+    Filters(doc=["un-a-hrc-27-53-add-2"], kind=["treaty"]),  # nothing matches
+])
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_filters_run_inside_milvus_with_the_same_results(both, filters, mode):
+    embedded, milvus = both
+    for query in (QUERY, "they took our passports", "registration within five days"):
+        ours = [(h.passage.passage_id, round(h.score, 4))
+                for h in embedded.search(query, k=10, mode=mode, filters=filters)]
+        theirs = [(h.passage.passage_id, round(h.score, 4))
+                  for h in milvus.search(query, k=10, mode=mode, filters=filters)]
+        assert theirs == ours, query
+
+
+def test_cli_search_and_ask_json_are_the_same(corpus_data, lite):
+    milvus = ("--backend", "milvus", "--milvus-uri", str(lite))
+    for args in (["search", "they took our passports", "-k", "5", "--json"],
+                 ["search", "child labour", "--type", "recommendation", "--json"],
+                 ["ask", "Do employers take migrants' passports away?", "--json"],
+                 ["ask", "What is the penalty for tax evasion in Uzbekistan?", "--json"]):
+        ours = run(*args, "--data-dir", str(corpus_data))
+        theirs = run(*args, "--data-dir", str(corpus_data), *milvus)
+        assert ours.exit_code == 0 and theirs.exit_code == 0, theirs.output
+        assert json.loads(theirs.stdout) == json.loads(ours.stdout)
+    docs = run("documents", "--json", "--data-dir", str(corpus_data), *milvus)
+    assert docs.stdout == run("documents", "--json", "--data-dir", str(corpus_data)).stdout
+
+
+def test_provisions_are_the_same(full_data, tmp_path):
+    uri = str(tmp_path / "full.db")
+    result = run("migrate", "--to", uri, "--data-dir", str(full_data))
+    assert result.exit_code == 0, result.output
+    milvus = ("--backend", "milvus", "--milvus-uri", uri)
+    for args in (["provisions", "the farmer kept the passports of tobacco pickers", "--json"],
+                 ["provisions", "a 14-year-old works in the fields", "--jurisdiction", "KZ",
+                  "--json"],
+                 ["article", "ICCPR", "8", "--json"]):
+        ours = run(*args, "--data-dir", str(full_data))
+        theirs = run(*args, "--data-dir", str(full_data), *milvus)
+        assert ours.exit_code == 0 and theirs.exit_code == 0, theirs.output
+        assert json.loads(theirs.stdout) == json.loads(ours.stdout)
+
+
+# --- a real ingest killed ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory) -> Path:
+    """The corpus with one UN paragraph changed ("tobacco" -> "cotton")."""
+    folder = tmp_path_factory.mktemp("edited") / "corpus"
+    shutil.copytree(CORPUS, folder)
+    un = folder / UN.name
+    text = un.read_text(encoding="utf-8")
+    un.write_text(text.replace("a common practice in tobacco cultivation",
+                               "a common practice in cotton cultivation"), encoding="utf-8")
+    return folder
+
+
+def ingest(data: Path, uri: Path, folder: Path, pause_at: str | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "OMBUDS_PAUSE_AT"}
+    if pause_at:
+        env["OMBUDS_PAUSE_AT"] = pause_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "ingest", "-q", "--data-dir", str(data),
+         "--backend", "milvus", "--milvus-uri", str(uri), str(folder)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def held(data: Path, uri: Path, old: frozenset, new: frozenset) -> frozenset:
+    """What Milvus shows of the UN report: one whole version, with its vectors, units and
+    document row; the index opens and searches within it."""
+    index = MilvusIndex.open(str(uri), data_dir=data)
+    store = index.store
+    try:
+        ids = frozenset(p.passage_id for p in store.passages(UN_ID))
+        assert ids in (old, new), f"mixed: {len(ids & old)} old, {len(ids & new)} new"
+        assert store.vectors(UN_ID).keys() == ids
+        assert store.unit_vectors(UN_ID).keys() == ids
+        assert store.document(UN_ID)["n_passages"] == len(ids)
+        assert ("cotton cultivation" in store.document(UN_ID)["text"]) == (ids == new)
+        hits = index.search(QUERY, k=50)
+        assert hits and all(h.passage.passage_id in ids for h in hits
+                            if h.passage.doc_id == UN_ID)
+        return ids
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def versions(corpus_data, edited) -> tuple[frozenset, frozenset]:
+    old = frozenset(p.passage_id for p in Store(corpus_data).passages(UN_ID))
+    new = frozenset(p.passage_id for p in load(edited / UN.name)[1])
+    assert len(new - old) == 1
+    return old, new
+
+
+@pytest.mark.parametrize("point", PAUSES)
+def test_killed_ingest_leaves_one_whole_version(point, corpus_data, copy_data, lite, edited,
+                                                versions):
+    old, new = versions
+    data = copy_data(corpus_data)
+    proc = ingest(data, lite, edited, point)
+    reader = None
+    try:
+        reader = wait_for_pause(proc, point)
+    finally:
+        kill(proc, reader)
+        proc.stdout.close()
+    assert held(data, lite, old, new) == (new if point in COMMITTED else old)
+    # a normal run finishes the job, embedding only the changed passage
+    proc = ingest(data, lite, edited, None)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    if point in COMMITTED:
+        assert "0 document(s) ingested (0 passages, 0 embedded), 2 unchanged" in out
+    else:
+        assert f"1 document(s) ingested ({len(new)} passages, 1 embedded), 1 unchanged" in out
+    assert held(data, lite, old, new) == new
+
+
+def test_a_new_version_deletes_the_old_rows(corpus_data, lite, edited):
+    result = run("ingest", "-q", "--data-dir", str(corpus_data), "--backend", "milvus",
+                 "--milvus-uri", str(lite), str(edited))
+    assert result.exit_code == 0, result.output
+    store = MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        version = store._rows()[UN_ID]["version"]
+        for name in (PASSAGES, UNITS):
+            stale = list(store._query(name, f'doc_id == "{UN_ID}" and version != {version}',
+                                      ["key"]))
+            assert stale == [], name
+    finally:
+        store.close()
+    removed = run("remove", UN_ID, "--data-dir", str(corpus_data), "--backend", "milvus",
+                  "--milvus-uri", str(lite))
+    assert removed.exit_code == 0, removed.output
+    store = MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        assert [d["doc_id"] for d in store.documents()] == ["fidh-2018-kazakhstan"]
+        assert list(store._query(PASSAGES, f'doc_id == "{UN_ID}"', ["key"])) == []
+    finally:
+        store.close()
+
+
+# --- a Milvus that cannot be used --------------------------------------------------------------
+
+
+def test_unreachable_milvus_is_one_line(corpus_data):
+    from conftest import free_port
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    for args in (["search", "passports"], ["ingest", str(CORPUS)]):
+        result = run(*args, "--data-dir", str(corpus_data), "--backend", "milvus",
+                     "--milvus-uri", uri)
+        assert result.exit_code == 1
+        line, = result.output.strip().splitlines()
+        assert line.startswith(f"Error: cannot reach Milvus at {uri}: ")
+    result = run("migrate", "--to", uri, "--data-dir", str(corpus_data))
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+
+
+def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lite, tmp_path):
+    before = sorted(p.name for p in lite.rglob("*"))
+    milvus = ("--data-dir", str(corpus_data), "--backend", "milvus", "--milvus-uri", str(lite))
+    result = run("ingest", str(CORPUS), "--model", "other-model", *milvus)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: the Milvus store at {lite.resolve()} holds vectors of the model "
+        "'all-MiniLM-L6-v2', not 'other-model'; use --model all-MiniLM-L6-v2, or migrate "
+        "or ingest into another --milvus-uri")
+    assert run("search", "passports", "--model", "other-model", *milvus).exit_code == 1
+    assert sorted(p.name for p in lite.rglob("*")) == before
+
+    from pymilvus import DataType, MilvusClient
+
+    other = tmp_path / "other.db"
+    client = MilvusClient(str(other))
+    schema = MilvusClient.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=4)
+    client.create_collection(PASSAGES, schema=schema)
+    client.close()
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(str(other))
+    result = run("migrate", "--to", str(other), "--data-dir", str(corpus_data))
+    assert result.exit_code == 1
+    line, = result.output.strip().splitlines()
+    assert line.startswith(f"Error: the collection {PASSAGES} at {other.resolve()} has another "
+                           "schema")
