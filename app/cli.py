@@ -7,6 +7,7 @@ import os
 import re
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -119,6 +120,15 @@ def _open_index(data_dir: Path | None, model: str | None) -> Index:
     return index
 
 
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise click.BadParameter(f"'{value}' is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(m.group(1)), int(m.group(2))
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
@@ -127,9 +137,12 @@ def _open_index(data_dir: Path | None, model: str | None) -> Index:
               envvar="OMBUDS_MAX_MB", help="Skip files larger than this.")
 @click.option("--force", is_flag=True, help="Re-parse documents even when unchanged.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--shard", metavar="I/N", callback=_shard,
+              help="Only the files of shard I of N (by file name): N processes can ingest into "
+              "one Milvus server at once, each document written by one of them.")
 @backend_options
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
-           force: bool, quiet: bool) -> None:
+           force: bool, quiet: bool, shard: tuple[int, int] | None) -> None:
     """Ingest report, convention and code files (PDF, Markdown, text) and folders of them.
 
     \b
@@ -152,6 +165,8 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     except IndexError_ as e:
         _fail(str(e))
     files = discover(list(paths))
+    if shard:
+        files = [f for f in files if zlib.crc32(f.name.encode()) % shard[1] == shard[0] - 1]
     done, skipped, failed = [], [], []
     by_type: Counter[str] = Counter()
     embedded = 0

@@ -304,3 +304,14 @@ def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lit
     line, = result.output.strip().splitlines()
     assert line.startswith(f"Error: the collection {PASSAGES} at {other.resolve()} has another "
                            "schema")
+
+
+def test_ingest_shards_split_the_files(corpus_data, lite):
+    """Two shards together take every file once (here all unchanged, so nothing is embedded)."""
+    unchanged = []
+    for shard in ("1/2", "2/2"):
+        result = run("ingest", "-q", str(CORPUS), "--shard", shard, "--data-dir",
+                     str(corpus_data), "--backend", "milvus", "--milvus-uri", str(lite))
+        assert result.exit_code == 0, result.output
+        unchanged.append(int(result.output.split(" unchanged")[0].rsplit(" ", 1)[1]))
+    assert sum(unchanged) == 2
