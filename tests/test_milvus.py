@@ -29,7 +29,10 @@ from index.search import Filters, Index  # noqa: E402
 from index.store import Store  # noqa: E402
 from ingest.pipeline import load  # noqa: E402
 
-PAUSES = ["embedded", "milvus-rows", "in-transaction", "milvus-visible", "stored"]
+# before the rows, after the first batch, before the documents row, after it, after the write;
+# the three around the documents row are Milvus' own, the outer two slow (as embedded)
+PAUSES = [pytest.param("embedded", marks=pytest.mark.slow), "milvus-rows", "in-transaction",
+          "milvus-visible", pytest.param("stored", marks=pytest.mark.slow)]
 COMMITTED = {"milvus-visible", "stored"}  # the documents row naming the new version is written
 
 
