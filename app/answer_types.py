@@ -43,6 +43,12 @@ class Answer:
     notice: str | None = None  # e.g. why the generative answer fell back to extractive
     nearest: list[dict] = field(default_factory=list)  # hits shown when not answered
     reason: str | None = None  # why the corpus does not answer, when it does not
+    # the generative request, when an endpoint is configured (app/llm.py Generation.to_dict):
+    # {"model", "outcome", "detail", "tokens", "seconds", "first_token_seconds",
+    #  "last_token_seconds", "max_gap_seconds", "finish", "reply", "passages"}
+    generation: dict | None = None
+    # the answerability model's probability that the corpus answers the question (0 to 1)
+    confidence: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -9,6 +9,7 @@ import sys
 import time
 import zlib
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from index.backend import (
     open_store,
 )
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
+from index.live import LiveIndex, Reload
 from index.provisions import (
     INSTRUMENT,
     PROVISION,
@@ -37,10 +39,12 @@ from index.provisions import (
     provision_dict,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_
+from index.search import MODES, Filters, Index, IndexError_, language_note
 from index.store import ENV_DATA_DIR, Store
-from index.update import ingest_file, put_document
-from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, Document, IngestError
+from index.update import UPLOADS, ingest_file, put_document, remove_document, stored_document
+from ingest.language import CODES as LANGUAGES
+from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError
+from ingest.ocr import MODES as OCR_MODES
 from ingest.pipeline import DEFAULT_MAX_MB, discover
 
 data_dir_option = click.option(
@@ -129,6 +133,23 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None):
     return int(m.group(1)), int(m.group(2))
 
 
+def _follow(index: Index) -> LiveIndex:
+    """The index kept up to date through a batch: each item is answered from the store as it
+    is when the item starts (another process may remove or add documents meanwhile)."""
+
+    def told(old: Index, new: Index, info: Reload) -> None:
+        click.echo(f"note: {info.describe()}", err=True)
+
+    return LiveIndex(index, on_reload=told)
+
+
+def _current(live: LiveIndex) -> Index:
+    try:
+        return live.current()
+    except (IndexError_, ModelError) as e:
+        _fail(str(e))
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @data_dir_option
@@ -136,24 +157,29 @@ def _shard(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
               envvar="OMBUDS_MAX_MB", help="Skip files larger than this.")
 @click.option("--force", is_flag=True, help="Re-parse documents even when unchanged.")
+@click.option("--ocr", type=click.Choice(OCR_MODES), default="auto", show_default=True,
+              envvar="OMBUDS_OCR", help="OCR of PDF pages (Tesseract): auto = pages without "
+              "text or with a garbled or misread text layer; always = every page; never.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--shard", metavar="I/N", callback=_shard,
               help="Only the files of shard I of N (by file name): N processes can ingest into "
               "one Milvus server at once, each document written by one of them.")
 @backend_options
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
-           force: bool, quiet: bool, shard: tuple[int, int] | None) -> None:
-    """Ingest report, convention and code files (PDF, Markdown, text) and folders of them.
+           force: bool, ocr: str, quiet: bool, shard: tuple[int, int] | None) -> None:
+    """Ingest reports, conventions and codes (PDF, scanned PDF, Word .docx, saved web pages
+    .html, Markdown, text; English or Russian) and folders of them.
 
     \b
     Examples:
       ombuds ingest corpus ../shared/corpus
-      ombuds ingest my-report.pdf
+      ombuds ingest my-report.pdf law.docx page.html
+      ombuds ingest scans/ --ocr always
 
     A file whose content is unchanged since it was last ingested is skipped without parsing;
     a changed file replaces its earlier passages, and only its new passages are embedded. A file
     that cannot be ingested is reported on one line and skipped; the exit status is 1 when any
-    file failed.
+    file failed. Passages read by OCR are marked (`ocr` in JSON, an OCR badge in the app).
     """
     from tqdm import tqdm
 
@@ -174,7 +200,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     for path in bar:
         bar.set_postfix_str(path.name[-40:])
         try:
-            result = ingest_file(store, path, name, max_mb, force)
+            result = ingest_file(store, path, name, max_mb, force, ocr, progress=not quiet)
         except IngestError as e:
             failed.append(path)
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)
@@ -189,6 +215,9 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         if result.status == "unchanged":
             skipped.append(path)
             continue
+        for warning in result.doc.stats.get("warnings", []):
+            if "OCR" in warning:  # which pages were read by OCR, or that Tesseract is missing
+                tqdm.write(f"note: {path}: {warning}", file=sys.stderr)
         embedded += result.embedded
         done.append(result.doc)
         by_type.update(p.passage_type for p in result.passages)
@@ -211,11 +240,24 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         sys.exit(1)
 
 
-def _batch(single: str | None, lines, what: str, option: str) -> list[str]:
-    """The one text given, or the non-blank lines of a batch file, in order."""
+def _batch(single: str | None, lines, what: str, option: str) -> Iterable[str]:
+    """The one text given, or the non-blank lines of a batch file, in order, each read when
+    the previous one is answered (so `--queries -` answers a pipe line by line)."""
     if bool(single) == bool(lines):
         _fail(f"give a {what} or {option} FILE (not both)")
-    return [q.strip() for q in lines if q.strip()] if lines else [single]
+    return _lines(lines, what) if lines else [single]
+
+
+def _lines(lines, what: str) -> Iterator[str]:
+    """The non-blank lines of a batch file, stripped; an empty file is one clear line."""
+    empty = True
+    for line in lines:
+        if line.strip():
+            empty = False
+            yield line.strip()
+    if empty:
+        _fail(f"{getattr(lines, 'name', 'the batch file')}: no {what.lower()} in it "
+              "(one per line)")
 
 
 def filter_options(f):
@@ -230,6 +272,8 @@ def filter_options(f):
                      help="Only passages of this type (repeatable)."),
         click.option("--date-from", help="Passages dated on or after (YYYY, YYYY-MM, YYYY-MM-DD)."),
         click.option("--date-to", help="Passages dated on or before."),
+        click.option("--language", multiple=True, type=click.Choice(LANGUAGES),
+                     help="Only documents in this language (repeatable)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -263,7 +307,8 @@ def _highlight(text: str, query: str, width: int = 300) -> str:
 @model_option
 @backend_options
 def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdiction, passage_type,
-           date_from, date_to, as_json: bool, data_dir: Path | None, model: str | None) -> None:
+           date_from, date_to, language, as_json: bool, data_dir: Path | None,
+           model: str | None) -> None:
     """Search the passages: BM25 and dense retrieval, fused (hybrid), or either alone.
 
     \b
@@ -272,24 +317,32 @@ def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdictio
       ombuds search "article 128" --type provision --jurisdiction KZ
       ombuds search "maternity leave" --doc fidh-2018-kazakhstan -k 5 --json
       ombuds search --queries questions.txt --json > hits.jsonl
+      ombuds search "медиатор" --language ru
+
+    The embedding model is English-only: a Russian query is matched by BM25 (with a Russian
+    stemmer) alone, and a note says so.
     """
     batch = _batch(query, queries, "QUERY", "--queries")
-    index = _open_index(data_dir, model)
-    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    live = _follow(_open_index(data_dir, model))
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
     for q in batch:
+        index = _current(live)
         try:
             hits = index.search(q, k=k, mode=mode, filters=filters)
         except IndexError_ as e:
             _fail(str(e))
+        note = language_note(index, q, hits)
         if as_json or queries:
-            click.echo(json.dumps({"query": q, "hits": [
+            click.echo(json.dumps({"query": q, "note": note, "hits": [
                 h.to_dict() | linked(index, h.passage) for h in hits]}, ensure_ascii=False))
             continue
+        if note:
+            click.echo(click.style(f"note: {note}", fg="yellow"))
         if not hits:
             click.echo("no passage matches")
         for h in hits:
             p = h.passage
-            kind_note = p.passage_type
+            kind_note = p.passage_type + (", OCR" if p.ocr else "")
             if p.passage_type == "testimony":
                 who = ", ".join(x for x in (p.speaker, p.place, p.date) if x)
                 kind_note += f" ({who})" if who else ""
@@ -313,15 +366,8 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
     store.clear_vectors()
     docs = store.documents()
     for d in docs:
-        doc = Document(doc_id=d["doc_id"], title=d["title"], short_title=d["short_title"],
-                       source_file=d["source_file"])
-        passages = list(store.passages(d["doc_id"]))
-        full = store.document(d["doc_id"])
-        for key in ("kind", "publisher", "date", "symbol", "jurisdiction", "language",
-                    "completeness", "content_hash"):
-            setattr(doc, key, d[key] or "")
-        doc.text, doc.footnotes, doc.stats = full["text"], full["footnotes"], full["stats"]
-        put_document(store, embedder, doc, passages)
+        put_document(store, embedder, stored_document(store, d["doc_id"]),
+                     list(store.passages(d["doc_id"])))
     Index.open(store.data_dir, name)
     click.echo(f"re-embedded {sum(d['n_passages'] for d in docs)} passages of {len(docs)} "
                f"documents with {embedder.identity} in {time.perf_counter() - t0:.1f} s")
@@ -363,6 +409,8 @@ def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None
             loc.append(f"para. {p.paragraph}")
         if p.article:
             loc.append(f"art. {p.article}")
+        if p.ocr:
+            loc.append("OCR")
         click.echo(
             f"{p.doc_id} #{p.seq} [{p.passage_type}] {p.words} words  {where}  "
             f"{', '.join(loc)}  id={p.passage_id}"
@@ -412,13 +460,31 @@ def documents(data_dir: Path | None, as_json: bool) -> None:
 @data_dir_option
 @backend_options
 def remove(doc_id: str, data_dir: Path | None) -> None:
-    """Remove a document and its passages from the store."""
+    """Remove a document and every copy ombuds made of it: its passages and embeddings, its
+    index entries, and the file the web app saved when it was uploaded there (a file you
+    ingested from elsewhere is yours and stays). A running `ombuds serve` stops returning it
+    with its next request. With --backend milvus its rows are deleted from every collection.
+    """
     store = _open_store(data_dir)
-    removed = store.remove(doc_id)
-    store.close()
-    if not removed:
-        raise click.ClickException(f"no document '{doc_id}' in {store.path}")
-    click.echo(f"removed {doc_id}")
+    try:
+        removed = remove_document(store, doc_id)
+        if removed is None:
+            raise click.ClickException(f"no document '{doc_id}' in {store.path}")
+        files = [f for f in removed.files if f.parent.name == UPLOADS]
+        note = f"; deleted its uploaded file {files[0].name}" if files else ""
+        click.echo(f"removed {doc_id}: {removed.passages} passages with their embeddings and "
+                   f"index entries{note}")
+        for failed in removed.failed:
+            click.echo(f"warning: could not delete {failed}", err=True)
+        sys.stdout.flush()  # the removal has committed: say so before rebuilding the index files
+        if isinstance(store, Store) and store.documents():
+            try:
+                Index.open(store.data_dir, store.get_meta("model"))
+            except (IndexError_, ModelError, OSError) as e:  # the next open rebuilds them
+                click.echo(f"note: the index files were not rebuilt ({e})", err=True)
+    finally:
+        if not isinstance(store, Store):  # Milvus: flush the deletes, release a Lite file
+            store.close()
 
 
 def _excerpt(text: str, width: int = 160) -> str:
@@ -427,7 +493,9 @@ def _excerpt(text: str, width: int = 160) -> str:
 
 
 @cli.command()
-@click.argument("situation")
+@click.argument("situation", required=False)
+@click.option("--situations", type=click.File("r"),
+              help="Batch: a file with one situation per line (JSON lines out, input order).")
 @click.option("--jurisdiction", help="Only provisions of this jurisdiction, as the documents "
               "give it (international, KZ...).")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
@@ -438,8 +506,8 @@ def _excerpt(text: str, width: int = 160) -> str:
 @data_dir_option
 @model_option
 @backend_options
-def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as_json: bool,
-               data_dir: Path | None, model: str | None) -> None:
+def provisions(situation: str | None, situations, jurisdiction: str | None, k: int, plain: bool,
+               as_json: bool, data_dir: Path | None, model: str | None) -> None:
     """The provisions that apply to a described situation, grouped by instrument, each with
     the report passages that cite it.
 
@@ -450,20 +518,27 @@ def provisions(situation: str, jurisdiction: str | None, k: int, plain: bool, as
     Examples:
       ombuds provisions "the farmer kept the passports of a family of tobacco pickers"
       ombuds provisions "a 14-year-old works in the tobacco fields" --jurisdiction KZ --json
+      ombuds provisions --situations cases.txt -k 5 > provisions.jsonl
     """
+    batch = _batch(situation, situations, "SITUATION", "--situations")
     index = _open_index(data_dir, model)
     known = index.jurisdictions()
     if jurisdiction and jurisdiction not in known:
         _fail(f"no document of jurisdiction '{jurisdiction}' in the index (known: "
               f"{', '.join(known)})")
-    hits = rank_provisions(index, situation, k=k, jurisdiction=jurisdiction,
-                           use_graph=not plain)
-    if as_json:
-        click.echo(json.dumps({"situation": situation, "jurisdiction": jurisdiction,
-                               "ranking": "plain" if plain else "graph",
-                               "provisions": [h.to_dict(index) for h in hits]},
-                              ensure_ascii=False))
-        return
+    for text in batch:
+        hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
+                               use_graph=not plain)
+        if as_json or situations:
+            click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
+                                   "ranking": "plain" if plain else "graph",
+                                   "provisions": [h.to_dict(index) for h in hits]},
+                                  ensure_ascii=False))
+            continue
+        _print_provisions(hits)
+
+
+def _print_provisions(hits) -> None:
     if not hits:
         click.echo("no provision matches")
     for instrument, group in group_by_instrument(hits):
@@ -582,14 +657,19 @@ def _refs_lines(index: Index, passage_id: str) -> list[str]:
 
 
 def _print_answer(index: Index, a) -> None:
+    confidence = f"confidence: {a.confidence:.2f}" if a.confidence is not None else ""
     if not a.answered:
-        click.echo(click.style(a.answer, bold=True))
+        click.echo(click.style(a.answer, bold=True) + (f"  ({confidence})" if confidence else ""))
+        if a.notice:
+            click.echo(click.style(f"note: {a.notice}", fg="yellow"))
         for h in a.nearest:
             snippet = " ".join(h["text"].split())[:160]
             click.echo(f"  - {h['citation']} [{h['passage_type']}]: {snippet}...")
         return
     if a.notice:
         click.echo(click.style(f"note: {a.notice}", fg="yellow"))
+    if confidence:
+        click.echo(click.style(confidence, dim=True))
     click.echo(a.answer)
     click.echo("")
     for c in a.citations:
@@ -607,6 +687,59 @@ def _print_answer(index: Index, a) -> None:
             click.echo(f"    cites: {line}")
 
 
+def llm_options(f):
+    """The generative mode's bounds, shared by ask and eval (env fallbacks as in app/llm.py)."""
+    options = [
+        click.option("--llm-max-tokens", type=click.IntRange(16, 8192),
+                     envvar="OMBUDS_LLM_MAX_TOKENS",
+                     help="Longest generated reply in tokens (default 256; env "
+                          "OMBUDS_LLM_MAX_TOKENS)."),
+        click.option("--llm-timeout", type=click.FloatRange(min=0.1), envvar="OMBUDS_LLM_TIMEOUT",
+                     help="Seconds for the whole generative request, the wait for the first "
+                          "token included (default 60; env OMBUDS_LLM_TIMEOUT)."),
+        click.option("--llm-idle-timeout", type=click.FloatRange(min=0.1),
+                     envvar="OMBUDS_LLM_IDLE_TIMEOUT",
+                     help="Seconds without a new token before the reply is given up (default "
+                          "10; env OMBUDS_LLM_IDLE_TIMEOUT)."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _llm_config(llm: bool | None, max_tokens: int | None, timeout: float | None,
+                idle_timeout: float | None):
+    """The endpoint to use, or None: --llm needs one configured, the default uses it if so."""
+    from .llm import LLMConfig
+
+    try:
+        config = LLMConfig.from_env(max_tokens=max_tokens, timeout=timeout,
+                                    idle_timeout=idle_timeout)
+    except ValueError as e:
+        _fail(str(e))
+    if llm and config is None:
+        _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
+    return config if llm is not False else None
+
+
+def _generate(index: Index, question: str, hits, fallback, config, progress: bool):
+    """The generative answer (or the extractive fallback with its notice); with progress, a
+    token counter on stderr while the reply streams."""
+    from .llm import Progress, llm_answer_stream
+
+    answer = fallback
+    for item in llm_answer_stream(index, question, hits, fallback, config):
+        if isinstance(item, Progress):
+            if progress:
+                click.echo(f"\rgenerating with {config.model}: {item.tokens} tokens, "
+                           f"{item.seconds:.1f} s", err=True, nl=False)
+        else:
+            answer = item
+    if progress:
+        click.echo("\r\033[K", err=True, nl=False)
+    return answer
+
+
 @cli.command()
 @click.argument("question", required=False)
 @click.option("--questions", type=click.File("r"), help="Batch: a file with one question per line.")
@@ -616,11 +749,14 @@ def _print_answer(index: Index, a) -> None:
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object per question).")
 @click.option("--llm/--no-llm", default=None,
               help="Use the configured OpenAI-compatible endpoint (default: when configured).")
+@llm_options
 @data_dir_option
 @model_option
 @backend_options
 def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
-        date_from, date_to, as_json: bool, llm: bool | None, data_dir: Path | None,
+        date_from, date_to, language, as_json: bool, llm: bool | None,
+        llm_max_tokens: int | None, llm_timeout: float | None, llm_idle_timeout: float | None,
+        data_dir: Path | None,
         model: str | None) -> None:
     """Answer a question from the corpus, every sentence cited to its passage, or say plainly
     that the corpus does not answer it.
@@ -633,26 +769,28 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 
     The default answer is extractive: its sentences are verbatim from the cited passages. With
     OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL set (any OpenAI-compatible server, e.g. a local
-    Ollama or llama.cpp), a generated answer is used when it passes a check against the passages.
+    llama.cpp or Ollama), a generated answer is used when it passes a check against the passages;
+    otherwise the extractive one is shown with a notice saying why.
     """
     from .answer import answer_question
-    from .llm import LLMConfig, llm_answer
 
     batch = _batch(question, questions, "QUESTION", "--questions")
-    index = _open_index(data_dir, model)
-    config = LLMConfig.from_env()
-    use_llm = config is not None if llm is None else llm
-    if use_llm and config is None:
-        _fail("--llm needs OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL to be set")
-    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    live = _follow(_open_index(data_dir, model))
+    config = _llm_config(llm, llm_max_tokens, llm_timeout, llm_idle_timeout)
+    filters = Filters.of(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
+    progress = not (as_json or questions) and sys.stderr.isatty()
     for q in batch:
+        index = _current(live)
         try:
             hits = index.search(q, k=k, mode="hybrid", filters=filters)
             a = answer_question(index, q, hits=hits)
-            if use_llm:
-                a = llm_answer(index, q, hits, a, config)
+            if config is not None:
+                a = _generate(index, q, hits, a, config, progress)
         except IndexError_ as e:
             _fail(str(e))
+        note = language_note(index, q, hits)
+        if note:
+            a.notice = f"{a.notice}; {note}" if a.notice else note
         if as_json or questions:
             click.echo(json.dumps(a.to_dict(), ensure_ascii=False))
         else:
@@ -676,8 +814,10 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
       ombuds serve                                   # http://127.0.0.1:7860
       OMBUDS_USER=trainer OMBUDS_PASSWORD=... ombuds serve --host 0.0.0.0
 
-    The index and the model are loaded once, at start. With OMBUDS_USER and OMBUDS_PASSWORD set
-    the app asks for a login; bound beyond localhost without one, it prints a warning.
+    The index and the model are loaded once, at start; the app then follows the store: a
+    document removed or ingested by another `ombuds` process is gone from, or found by, the
+    next request. With OMBUDS_USER and OMBUDS_PASSWORD set the app asks for a login; bound
+    beyond localhost without one, it prints a warning.
     """
     from .web import serve as serve_app  # gradio is imported only for this command
 
@@ -698,18 +838,35 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append this run to eval/history.jsonl and redraw eval/history.png.")
 @backend_options
+@click.option("--llm", "llm_", is_flag=True,
+              help="Also measure the generative mode on the dev and test splits (needs "
+                   "OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL): answers shown, fallbacks and why, "
+                   "latency.")
+@click.option("--llm-limit", type=click.IntRange(1), help="With --llm: only the first N "
+              "questions of each split.")
+@click.option("--only", type=click.Choice(["answers"]),
+              help="Only this part: `--only answers` measures `ombuds ask` alone (not recorded).")
+@llm_options
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
-                 answers_: bool, record: bool) -> None:
+                 answers_: bool, record: bool, llm_: bool, llm_limit: int | None,
+                 only: str | None, llm_max_tokens: int | None, llm_timeout: float | None,
+                 llm_idle_timeout: float | None) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
     overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
 
     \b
     Reproduce the README's table:
       ombuds ingest corpus ../shared/corpus && ombuds eval
+    The generative mode's figures (a local server configured):
+      ombuds eval --no-naive --no-answers --no-record --llm --llm-limit 30
     """
     from eval import run as ev
 
+    config = _llm_config(True, llm_max_tokens, llm_timeout, llm_idle_timeout) if llm_ else None
     index = _open_index(data_dir, model)
+    click.echo(f"ombuds eval works on a snapshot of {index.store.path} (generation "
+               f"{index.generation}: {len(index.docs)} documents, {len(index.ids)} passages); "
+               "documents added or removed while it runs are not seen", err=True)
     questions = ev.load_questions()
     needed = {e["doc_id"] for q in questions for e in q["evidence"]}
     missing = sorted(needed - set(index.docs))
@@ -718,6 +875,10 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                    f"index ({', '.join(missing[:4])}...); run `ombuds ingest corpus "
                    f"../shared/corpus`", err=True)
     t0 = time.perf_counter()
+    if only == "answers":
+        click.echo(ev.answers_table(ev.evaluate_answers(index, questions)))
+        click.echo(f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
+        return
     results, details, latency = ev.evaluate_index(index, questions)
     if naive:
         results.update(ev.evaluate_naive(index, questions))
@@ -748,6 +909,8 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                           "questions": len(answered), "k": 10,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
                "metrics": results, "answers": answers, "situations": situations}
+    if config is not None:
+        record_["llm"] = _eval_llm(index, questions, config, llm_limit)
     if record:
         history = ev.append_history(record_)
         ev.plot(history)
@@ -756,6 +919,72 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     elif compare and ev.HISTORY.exists():
         previous = json.loads(ev.HISTORY.read_text().splitlines()[-1])
         click.echo("\n".join(ev.compare(previous, record_)))
+
+
+def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) -> dict:
+    """`eval --llm`: eval/llm.py on the dev and test splits; the table is printed and written
+    to eval/llm.md, the summary returned for the history."""
+    from eval import llm as ev_llm
+
+    def progress(row: dict) -> None:
+        click.echo(f"  {row['id']} ({row['split']}): {row['outcome']} in {row['seconds']:.1f} s",
+                   err=True)
+
+    results = ev_llm.evaluate_llm(index, questions, config, limit, progress)
+    text = ev_llm.table(results)
+    click.echo(text)
+    ev_llm.LATEST.write_text("# Latest generative-mode evaluation\n\n" + text + "\n",
+                             encoding="utf-8")
+    return {k: v for k, v in results.items() if k != "rows"}
+
+
+@cli.command()
+@data_dir_option
+@model_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the models (default: app/answerability.json).")
+@click.option("--repeats", type=click.IntRange(1, 20), default=None,
+              help="Cross-validation repeats (default 4).")
+@click.option("--sample", type=click.IntRange(10, 10000), default=None,
+              help="Only the first N dev questions (a quick check, e.g. in tests).")
+def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
+              repeats: int | None, sample: int | None) -> None:
+    """Refit the answerability and sentence models of `ombuds ask` on the dev split of
+    eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers.
+
+    \b
+    Examples:
+      ombuds calibrate                       # rewrites app/answerability.json
+      ombuds calibrate --output /tmp/m.json --repeats 1
+    """
+    from app.answerability import MODEL_PATH
+    from eval import calibrate as cal
+    from eval import run as ev
+
+    index = _open_index(data_dir, model)
+    dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
+    # an answerable question whose documents are not indexed would teach the models nothing
+    missing = [q for q in dev if q["answerable"]
+               and not {e["doc_id"] for e in q["evidence"]} & set(index.docs)]
+    if missing:
+        click.echo(f"warning: {len(missing)} answerable dev questions cite documents not in the "
+                   "index and are left out; run `ombuds ingest corpus ../shared/corpus`", err=True)
+        dev = [q for q in dev if q not in missing]
+    if sample:
+        answerable = [q for q in dev if q["answerable"]]
+        unanswerable = [q for q in dev if not q["answerable"]]
+        share = len(unanswerable) / len(dev)
+        n_un = max(5, round(sample * share))
+        dev = answerable[: sample - n_un] + unanswerable[:n_un]
+    click.echo(f"calibrating on {len(dev)} dev questions "
+               f"({sum(q['answerable'] for q in dev)} answerable)")
+    samples = cal.collect(index, dev)
+    fitted = cal.calibrate(samples, log=click.echo,
+                           **({"repeats": repeats} if repeats else {}))
+    path = output or MODEL_PATH
+    cal.write(fitted, path)
+    click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))
+    click.echo(f"wrote {path}")
 
 
 @cli.command()
@@ -790,16 +1019,29 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
 @click.option("--milvus", "milvus_store", type=click.Path(file_okay=False, path_type=Path),
               help="Only the Milvus backend: migrate this built data dir into Milvus Lite and "
               "compare it with the embedded index (writes eval/bench_milvus.md and .json).")
+@click.option("--aila", is_flag=True, help="Only AILA 2019 statute retrieval (long fact "
+              "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
+@click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
+              "scanned letter of ../shared/pdfs); nothing written.")
+@click.option("--only", type=click.Choice(["embed"]),
+              help="Only this part: embed = the torch and onnx-int8 embedders on the passages of "
+                   "--data-dir (its rows in eval/bench.md and .json are replaced).")
+@data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, milvus_store: Path | None, paths: tuple[str, ...]) -> None:
-    """Benchmark ingest throughput and query latency (p50/p95 per mode) on the corpus, on
-    synthetic collections, and for the naive baseline; writes eval/bench.md and eval/bench.json.
+def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, only: str | None,
+          data_dir: Path | None, paths: tuple[str, ...]) -> None:
+    """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
+    corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
+    eval/bench.json.
 
     \b
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
       ombuds bench --milvus data        # the Milvus backend beside the embedded one
+      ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
+      ombuds bench --ocr-only
+      ombuds bench --only embed         # embedder speed and agreement on data/'s passages
     """
     from eval import bench as b
     from eval import run as ev
@@ -813,6 +1055,33 @@ def bench(sizes: str, milvus_store: Path | None, paths: tuple[str, ...]) -> None
         (b.ROOT / "eval" / "bench_milvus.json").write_text(json.dumps(results, indent=1),
                                                            encoding="utf-8")
         click.echo(text)
+        return
+    if aila:
+        from eval import aila as ai
+
+        if not ai.AILA.exists():
+            _fail(f"{ai.AILA}: the AILA 2019 benchmark is not there (see ../shared/bench)")
+        results = ai.run()
+        text = ai.render(results)
+        ai.AILA_MD.write_text("# AILA 2019 statute retrieval\n\n" + text + "\n",
+                              encoding="utf-8")
+        ai.AILA_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(text)
+        return
+    if ocr_only:
+        o = b.bench_ocr()
+        if not o:
+            _fail(f"no Tesseract or no {b.SCANNED}: nothing to measure")
+        click.echo(b.ocr_row(o))
+        return
+    if only == "embed":
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["embedders"] = b.bench_embedders(data_dir)
+        text = b.render(results) if "ingest" in results else b.render_embedders(
+            results["embedders"])
+        b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(b.render_embedders(results["embedders"]))
         return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))

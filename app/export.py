@@ -12,18 +12,22 @@ A collection is a list of items, plain JSON-ready dicts (the app keeps them in t
                "source" {doc_id, short_title, title, publisher, date, symbol}}
 
 Both exports give each excerpt its full citation (document, publisher, date, symbol and
-pinpoint) and end with the list of the sources used.
+pinpoint) and end with the list of the sources used. An item whose passage is no longer in the
+library is marked {"removed": true} and emptied (`withdraw`): the app shows it as removed, and
+the exports leave it out with a notice line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from ingest.model import Passage
 
 SOURCE_FIELDS = ("doc_id", "short_title", "title", "publisher", "date", "symbol")
+REMOVED = "removed from the library"
 # characters that XML 1.0 (and so .docx) cannot hold, e.g. form feeds from PDF text
 XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -48,6 +52,7 @@ def excerpt(p: Passage, doc: dict, citation: str, support: list[str] | None = No
         if p.passage_type == "testimony" else "",
         "footnotes": [{"number": f.number, "text": f.text} for f in p.footnotes],
         "source": source_of(doc),
+        "ocr": p.ocr,  # read by OCR: the quotation may hold recognition errors
     }
 
 
@@ -74,9 +79,35 @@ def answer_item(answer, docs: dict[str, dict]) -> dict:
 
 def label(item: dict) -> str:
     """One line naming an item, for lists."""
-    if item["kind"] == "answer":
-        return f"Answer: {item['question']}"
-    return item["excerpts"][0]["citation"]
+    name = (f"Answer: {item['question']}" if item["kind"] == "answer"
+            else item["excerpts"][0]["citation"])
+    return f"{name} ({REMOVED})" if item.get("removed") else name
+
+
+def withdraw(items: list[dict], present: Callable[[str], bool]) -> list[dict]:
+    """The items, each one quoting a passage that is no longer in the library (`present` says
+    which are) marked removed and emptied of the passage's text, attribution and notes: a
+    withdrawn source is neither shown nor exported. An answer goes with any passage it cites,
+    since its sentences quote them; what it was (question, citations) stays, so that the
+    user sees what went."""
+    out = []
+    for item in items:
+        if item.get("removed") or all(present(ex["passage_id"]) for ex in item["excerpts"]):
+            out.append(item)
+            continue
+        out.append({**item, "removed": True, "answer": "", "excerpts": [
+            {**ex, "text": "", "support": [], "attribution": "", "footnotes": []}
+            for ex in item["excerpts"]]})
+    return out
+
+
+def _kept(items: list[dict]) -> tuple[list[dict], str]:
+    """The items an export holds, and the notice line for those it leaves out."""
+    kept = [it for it in items if not it.get("removed")]
+    left = len(items) - len(kept)
+    note = (f"{left} item{'s' if left > 1 else ''} left out: {REMOVED} since collected."
+            if left else "")
+    return kept, note
 
 
 # --- citations -------------------------------------------------------------------------------
@@ -123,8 +154,10 @@ def _quote(text: str) -> str:
 
 
 def to_markdown(items: list[dict], title: str = "Collection") -> str:
+    items, note = _kept(items)
     out = [f"# {title.strip() or 'Collection'}", "",
            f"Exported from ombuds on {date.today().isoformat()}: {len(items)} item(s).", ""]
+    out += [note, ""] if note else []
     for i, item in enumerate(items, start=1):
         if item["kind"] == "answer":
             out += [f"## {i}. Question: {item['question']}", "", item["answer"], ""]
@@ -174,12 +207,15 @@ def to_docx(items: list[dict], path: Path, title: str = "Collection") -> Path:
     from docx import Document
     from docx.shared import Pt
 
+    items, note = _kept(items)
     doc = Document()
     title = title.strip() or "Collection"
     doc.core_properties.title = _clean(title)
     doc.add_heading(_clean(title), level=0)
     doc.add_paragraph(f"Exported from ombuds on {date.today().isoformat()}: "
                       f"{len(items)} item(s).")
+    if note:
+        doc.add_paragraph(note)
     for i, item in enumerate(items, start=1):
         if item["kind"] == "answer":
             doc.add_heading(_clean(f"{i}. Question: {item['question']}"), level=1)

@@ -3,9 +3,12 @@
     ombuds serve [--host 127.0.0.1] [--port 7860] [--data-dir DIR] [--model NAME]
     python -m app.web --data-dir DIR --port 7861          # the same, without the CLI
 
-The index is opened and the embedding model loaded once, at start; uploads and removals re-open
-the index (from stored embeddings, no re-embedding). Every piece of document text reaches the
-page through `esc()` (html.escape), so markup or script inside a document is shown, never run.
+The index is opened and the embedding model loaded once, at start. Each request first checks
+the store's generation (bumped by every change, from this app or from `ombuds ingest` / `ombuds
+remove` in another process) and, when it moved on, rebuilds the index from the previous one
+(index/live.py: only the changed documents are read, no re-embedding). Every piece of document
+text reaches the page through `esc()` (html.escape), so markup or script inside a document is
+shown, never run.
 Uploads are checked by content (PDF header, UTF-8 text), size and name, and saved only under
 <data_dir>/uploads/.
 """
@@ -13,6 +16,7 @@ Uploads are checked by content (PDF header, UTF-8 text), size and name, and save
 from __future__ import annotations
 
 import argparse
+import copy
 import html
 import os
 import re
@@ -22,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,11 +36,12 @@ import gradio as gr
 
 from app import export
 from app.answer import answer_question
-from app.llm import LLMConfig, llm_answer
+from app.llm import LLMConfig, Progress, llm_answer_stream
 from index.backend import Backend, open_index, open_store
 from index.citation import citation
 from index.embed import ModelError
 from index.lexical import tokenize
+from index.live import LiveIndex, Reload
 from index.provisions import (
     INSTRUMENT,
     NOT_IN_CORPUS,
@@ -47,12 +53,14 @@ from index.provisions import (
     group_unresolved,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, date_span
+from index.search import MODES, Filters, Index, IndexError_, date_span, language_note
 from index.store import Store
-from index.update import ingest_file
+from index.update import EXPORTS, UPLOADS, WEB_CACHE, ingest_file, remove_document
+from ingest.language import CODES as LANGUAGES
 from ingest.model import DOCUMENT_KINDS, PASSAGE_TYPES, IngestError, Passage
 from ingest.pipeline import (
     DEFAULT_MAX_MB,
+    SUPPORTED,
     decode_text,
     file_type,
     prepare,
@@ -61,7 +69,7 @@ from ingest.pipeline import (
 )
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
-UPLOAD_TYPES = [".pdf", ".md", ".markdown", ".txt", ".text"]
+UPLOAD_TYPES = list(SUPPORTED)  # PDF, Word, web pages, Markdown, text
 ENV_USER, ENV_PASSWORD = "OMBUDS_USER", "OMBUDS_PASSWORD"
 TOPIC_LIMIT = 20  # testimonies shown for a topic, most relevant first
 EMPTY_LIBRARY = '<p class="ob-empty">The library is empty: add documents in the Library view.</p>'
@@ -106,28 +114,53 @@ def save_upload(src: Path, uploads: Path, name: str) -> Path:
 
 
 class Ombuds:
-    """The open index and what the views need from it. The index is replaced (never changed in
-    place) after an upload or removal, so a search in flight keeps a consistent index."""
+    """The open index and what the views need from it. The index follows the store: each
+    request starts with `fresh()`, which reloads it first when the store changed (through the
+    Library view, or `ombuds remove` / `ombuds ingest` in another process), and reads that one
+    index throughout. An index is replaced, never changed in place, so a request in flight
+    keeps a consistent one."""
 
     def __init__(self, data_dir: Path | None = None, model: str | None = None,
                  max_mb: float = DEFAULT_MAX_MB, backend: Backend | None = None) -> None:
         self.backend = backend or Backend.from_env()
-        self.index = open_index(data_dir, model, self.backend)
-        self.data_dir = self.index.store.data_dir
-        self.model = self.index.model_name
+        self._pinned: Index | None = None
+        self.live = LiveIndex(open_index(data_dir, model, self.backend), on_reload=self._reloaded)
+        index = self.live.index
+        self.data_dir = index.store.data_dir
+        self.model = index.model_name
         self.max_mb = max_mb
-        self.uploads = self.data_dir / "uploads"
-        self.cache = self.data_dir / "web-cache"  # Gradio's staged uploads and the exports
-        self.exports = self.cache / "exports"
+        self.uploads = self.data_dir / UPLOADS
+        self.cache = self.data_dir / WEB_CACHE  # Gradio's staged uploads and the exports
+        self.exports = self.cache / EXPORTS
         self.exports.mkdir(parents=True, exist_ok=True)
         self.write_lock = threading.Lock()  # one upload or removal at a time
-        self._read_lock = threading.Lock()  # the store's SQLite connection, for document texts
-        self._texts: dict[str, str] = {}
+        self._read_lock = threading.Lock()  # an index's SQLite connection, for document texts
+        # document texts by index: a reload drops the cache with the index it belongs to
+        self._texts: weakref.WeakKeyDictionary[Index, dict[str, str]] = (
+            weakref.WeakKeyDictionary())
         self.llm = LLMConfig.from_env()  # generative answers when configured, as `ombuds ask`
-        self.index.embedder.encode(["warm up"])  # load the model now, not on the first question
-        graph(self.index)  # the citation graph behind every "Cites:" row, built once
+        index.embedder.encode(["warm up"])  # load the model now, not on the first question
+        graph(index)  # the citation graph behind every "Cites:" row, built once per index
+        index.passage_tokens()  # kept for the incremental reloads, so the first is fast too
 
     # reading
+
+    @property
+    def index(self) -> Index:
+        """The index this request reads: the one `fresh()` pinned, else the current one."""
+        return self._pinned if self._pinned is not None else self.live.current()
+
+    def fresh(self) -> Ombuds:
+        """This app bound to the index as the store is now, for one request: every lookup in
+        the request sees the same index, reloaded first when the store changed."""
+        view = copy.copy(self)  # shares the caches, locks and the live index
+        view._pinned = self.live.current()
+        return view
+
+    def _reloaded(self, old: Index, new: Index, info: Reload) -> None:
+        with self._read_lock:
+            self._texts.pop(old, None)
+        print(f"ombuds: {info.describe()}", flush=True)
 
     def passage(self, passage_id: str) -> Passage | None:
         return self.index.passage(passage_id or "")
@@ -137,28 +170,41 @@ class Ombuds:
                                                 "short_title": doc_id}
 
     def doc_text(self, doc_id: str) -> str:
+        """A document's text; "" when it is not in the index (removed)."""
+        index = self.index
+        if doc_id not in index.docs:
+            return ""
         with self._read_lock:
-            if doc_id not in self._texts:
-                found = self.index.store.document(doc_id)
-                self._texts[doc_id] = found["text"] if found else ""
-            return self._texts[doc_id]
+            texts = self._texts.setdefault(index, {})
+            if doc_id not in texts:
+                found = index.store.document(doc_id)
+                texts[doc_id] = found["text"] if found else ""
+            return texts[doc_id]
 
     def excerpt(self, p: Passage, support: list[str] | None = None) -> dict:
         doc = self.doc(p.doc_id)
         return export.excerpt(p, doc, citation(p, doc["short_title"] or doc["title"]), support)
 
+    def withdrawn(self, items: list[dict] | None) -> list[dict]:
+        """The collection with the items whose passages are no longer in the library marked
+        removed and emptied (see export.withdraw)."""
+        index = self.index
+        return export.withdraw(list(items or []), lambda pid: index.passage(pid) is not None)
+
     def collect(self, passage_id: str | None, items: list[dict] | None) -> list[dict]:
-        """The collection with the passage added (once)."""
-        items = list(items or [])
-        p = self.passage(passage_id or "")
+        """The collection with the passage added (once), from the library as it is now."""
+        app = self.fresh()
+        items = app.withdrawn(items)
+        p = app.passage(passage_id or "")
         if p is None:
-            gr.Warning("Choose a passage first.")
+            gr.Warning("Choose a passage first." if not passage_id else
+                       "That passage is no longer in the library.")
             return items
         if any(it["kind"] == "passage" and it["excerpts"][0]["passage_id"] == p.passage_id
                for it in items):
             gr.Info("Already in the collection.", duration=3)
             return items
-        items.append(export.passage_item(p, self.doc(p.doc_id), self.excerpt(p)["citation"]))
+        items.append(export.passage_item(p, app.doc(p.doc_id), app.excerpt(p)["citation"]))
         added(items)
         return items
 
@@ -173,16 +219,16 @@ class Ombuds:
     def jurisdictions(self) -> list[str]:
         return self.index.jurisdictions()
 
+    def languages(self) -> list[str]:
+        """The languages documents are detected in (all of them: an upload may add one)."""
+        return list(LANGUAGES)
+
     # writing
 
     def reload(self) -> None:
-        """Re-open the index after the store changed (rebuilt from stored embeddings)."""
-        fresh = open_index(self.data_dir, self.model, self.backend)
-        graph(fresh)
-        old, self.index = self.index, fresh
-        with self._read_lock:
-            self._texts.clear()
-            old.store.close()
+        """Bring the index up to date after the app's own change to the store (incremental:
+        only the changed documents are read)."""
+        self.live.current()
 
     def ingest_uploads(self, paths: list[Path], progress=None) -> list[str]:
         """Check, save and ingest uploaded files; one log line per file."""
@@ -232,21 +278,20 @@ class Ombuds:
                 + f") in {time.perf_counter() - t0:.1f} s")
 
     def remove(self, doc_id: str) -> str:
-        """Remove a document and its passages, and its file when it was uploaded here."""
+        """Remove a document with every copy the app made of it (as `ombuds remove`)."""
         with self.write_lock:
             store = open_store(self.data_dir, self.backend)
             try:
-                known = store.document(doc_id)
-                removed = store.remove(doc_id)
+                removed = remove_document(store, doc_id)
             finally:
                 store.close()
-            if not removed:
+            if removed is None:
                 return f"no document '{doc_id}' in the library"
-            source = Path(known["source_file"])
-            if source.parent.resolve() == self.uploads.resolve():
-                source.unlink(missing_ok=True)
             self.reload()
-        return f"removed {doc_id}"
+        upload = [f.name for f in removed.files if f.parent.name == UPLOADS]
+        return (f"removed {doc_id}: {removed.passages} passages"
+                + (f"; deleted its uploaded file {upload[0]}" if upload else "")
+                + "".join(f"\nwarning: could not delete {f}" for f in removed.failed))
 
 
 # --- HTML, always escaped ----------------------------------------------------------------------
@@ -381,10 +426,18 @@ def card(ex: dict, body: str, number: str = "", extra: str = "", anchor: str = "
         f'<article class="ob-card"{ident} data-passage="{esc(ex["passage_id"])}">'
         f'<header>{num}<span class="ob-cite">{esc(ex["citation"])}</span> '
         f'<span class="ob-badge ob-{esc(ex["passage_type"])}">{esc(ex["passage_type"])}</span> '
-        f"{copy_button(ex)}</header>"
+        f"{OCR_BADGE if ex.get('ocr') else ''}{copy_button(ex)}</header>"
         f'<div class="ob-doc">{esc(doc_line)}</div>{attribution}'
         f'<div class="ob-text">{body}</div>{notes_html(ex["footnotes"])}{refs}{extra}</article>'
     )
+
+
+OCR_BADGE = ('<span class="ob-badge ob-ocr" title="Read by OCR from a scanned page: the '
+             'quotation may hold recognition errors; check it against the original.">OCR</span> ')
+
+
+def language_html(note: str | None) -> str:
+    return f'<div class="ob-notice ob-lang">Note: {esc(note)}</div>' if note else ""
 
 
 def in_document(index: Index, p: Passage) -> tuple[list[Passage], int]:
@@ -444,6 +497,13 @@ MODE_NOTES = {
 }
 
 
+def confidence_html(answer) -> str:
+    """The answerability model's probability, shown in the answer header."""
+    if answer.confidence is None:
+        return ""
+    return f'<span class="ob-confidence">confidence: {answer.confidence:.2f}</span>'
+
+
 def answer_html(app: Ombuds, answer) -> str:
     if not answer.answered:
         cards = ""
@@ -454,7 +514,7 @@ def answer_html(app: Ombuds, answer) -> str:
         why = f" ({esc(answer.reason)})" if answer.reason else ""
         notice = f" {esc(answer.notice)}" if answer.notice else ""
         return ('<div class="ob-banner ob-no"><b>The corpus does not answer this question.</b>'
-                f"{why}{notice}</div>"
+                f"{why} {confidence_html(answer)}{notice}</div>"
                 f'<h3 class="ob-h">Nearest passages</h3>{cards or "<p>(none)</p>"}')
     text = re.sub(r"\[(\d+)\]", r'<a class="ob-ref" href="#ob-cite-\1">[\1]</a>',
                   esc(answer.answer))
@@ -469,15 +529,28 @@ def answer_html(app: Ombuds, answer) -> str:
                    f"{context_html(app, p)}</details>")
         cards.append(card(ex, marked(c.text, support_spans(c.text, c.support)),
                           number=f"[{c.n}]", extra=context, anchor=f"ob-cite-{c.n}", app=app))
-    return (f'<div class="ob-banner ob-ok">{notice}<div class="ob-answer">{text}</div>'
+    confidence = confidence_html(answer)
+    head = f'<div class="ob-mode">{confidence}</div>' if confidence else ""
+    return (f'<div class="ob-banner ob-ok">{notice}{head}<div class="ob-answer">{text}</div>'
             f'<div class="ob-mode">{esc(MODE_NOTES.get(answer.mode, answer.mode))}</div></div>'
             f'<h3 class="ob-h">Cited passages</h3>{"".join(cards)}')
 
 
+def progress_html(app: Ombuds, answer, progress: Progress) -> str:
+    """While a generated reply streams: how far it has come, above the extractive answer. The
+    reply itself is not shown until it has passed the check."""
+    line = (f'<div class="ob-progress" role="status">Writing an answer with '
+            f"{esc(app.llm.model if app.llm else 'the language model')}: {progress.tokens} "
+            f"tokens, {progress.seconds:.1f} s. It is shown once checked against the passages; "
+            "meanwhile, the extractive answer:</div>")
+    return line + answer_html(app, answer)
+
+
 def hits_html(app: Ombuds, hits, query: str) -> str:
+    note = language_html(language_note(app.index, query, hits))
     if not hits:
-        return '<p class="ob-empty">No passage matches.</p>'
-    cards = []
+        return note + '<p class="ob-empty">No passage matches.</p>'
+    cards = [note]
     for h in hits:
         ex = app.excerpt(h.passage)
         cards.append(card(ex, snippet(h.passage.text, query), number=f"{h.rank}.",
@@ -543,12 +616,23 @@ def provisions_html(app: Ombuds, hits, situation: str) -> str:
 
 
 def collection_html(items: list[dict]) -> str:
+    """The collection's items as cards; an item marked removed (export.withdraw) shows only
+    what it was, never its text."""
     if not items:
         return ('<p class="ob-empty">The collection is empty. Add passages and answers from the '
                 "Ask, Search and Testimonies views.</p>")
     out = []
     for i, item in enumerate(items, start=1):
-        if item["kind"] == "answer":
+        if item.get("removed"):
+            what = (f"Question: {item['question']}" if item["kind"] == "answer"
+                    else item["excerpts"][0]["citation"])
+            out.append(f'<article class="ob-card ob-removed"><header><span class="ob-n">{i}.'
+                       f'</span> <span class="ob-cite">{esc(what)}</span> <span class='
+                       f'"ob-badge">{esc(export.REMOVED)}</span></header><div class="ob-text">'
+                       "Its source was removed from the library: its text is no longer shown "
+                       "and exports leave it out. Drop it to tidy the collection.</div>"
+                       "</article>")
+        elif item["kind"] == "answer":
             cites = "".join(f"<li>[{esc(ex['n'])}] {esc(ex['citation'])}</li>"
                             for ex in item["excerpts"])
             out.append(f'<article class="ob-card"><header><span class="ob-n">{i}.</span> '
@@ -633,6 +717,7 @@ CSS = """
 .ob-cite { font-weight: 600; }
 .ob-badge { font-size: 0.8em; padding: 1px 8px; border-radius: 10px;
   background: var(--background-fill-secondary); border: 1px solid var(--border-color-primary); }
+.ob-ocr { border-color: #b5651d; color: #b5651d; font-weight: 600; }
 .ob-copy { margin-left: auto; font-size: 0.8em; padding: 2px 10px; border-radius: 6px;
   border: 1px solid var(--border-color-primary); cursor: pointer; }
 .ob-doc, .ob-where, .ob-score, .ob-mode, .ob-role, .ob-refs { font-size: 0.85em;
@@ -646,6 +731,7 @@ CSS = """
 .ob-answer { font-size: 1.05em; line-height: 1.6; }
 .ob-answer a.ob-ref { text-decoration: none; font-weight: 600; margin: 0; padding: 0 1px; }
 .ob-notice { font-size: 0.9em; margin-bottom: 6px; }
+.ob-progress { font-size: 0.9em; font-style: italic; margin: 8px 0; }
 .ob-section-text { position: relative; white-space: pre-wrap; max-height: 32rem;
   overflow-y: auto; line-height: 1.5; padding: 6px; }
 mark { background: #ffe58a; color: inherit; padding: 0 1px; }
@@ -665,6 +751,7 @@ details summary { cursor: pointer; font-size: 0.9em; margin-top: 6px; }
 .ob-law-text, .ob-article-text { white-space: pre-wrap; line-height: 1.5; }
 .ob-note { font-style: italic; }
 .ob-unresolved { font-style: italic; opacity: 0.85; }
+.ob-removed { opacity: 0.7; border-style: dashed; }
 .ob-instrument { margin: 18px 0 8px 0; }
 .ob-inst-h { margin: 0; padding-bottom: 2px; font-size: 1.2em;
   border-bottom: 2px solid var(--border-color-primary); }
@@ -725,10 +812,11 @@ class FilterControls:
     passage_type: gr.CheckboxGroup
     date_from: gr.Textbox
     date_to: gr.Textbox
+    language: gr.Dropdown
 
     def inputs(self) -> list:
         return [self.doc, self.kind, self.jurisdiction, self.passage_type, self.date_from,
-                self.date_to]
+                self.date_to, self.language]
 
 
 def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
@@ -740,6 +828,8 @@ def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
                                elem_id=f"{prefix}-kind")
             jurisdiction = gr.Dropdown(app.jurisdictions(), value=[], multiselect=True,
                                        label="Jurisdiction", elem_id=f"{prefix}-jurisdiction")
+            language = gr.Dropdown(app.languages(), value=[], multiselect=True, label="Language",
+                                   elem_id=f"{prefix}-language")
         with gr.Row():
             passage_type = gr.CheckboxGroup(list(PASSAGE_TYPES), label="Passage type",
                                             elem_id=f"{prefix}-type")
@@ -747,7 +837,7 @@ def filter_controls(app: Ombuds, prefix: str) -> FilterControls:
                                    elem_id=f"{prefix}-from")
             date_to = gr.Textbox(label="To date", placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
                                  elem_id=f"{prefix}-to")
-    return FilterControls(doc, kind, jurisdiction, passage_type, date_from, date_to)
+    return FilterControls(doc, kind, jurisdiction, passage_type, date_from, date_to, language)
 
 
 make_filters = Filters.of
@@ -801,21 +891,35 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
         add_passage = gr.Button("Add passage to collection", size="sm", elem_id="ask-add")
         add_answer = gr.Button("Add answer to collection", size="sm", elem_id="ask-add-answer")
 
-    def ask(question, documents, kinds, jurisdictions, passage_types, date_from, date_to):
+    def ask(question, documents, kinds, jurisdictions, passage_types, date_from, date_to,
+            languages=None):
         q = (question or "").strip()
         if not q:
-            return '<p class="ob-empty">Type a question.</p>', None, picker([])
-        if not app.index.ids:
-            return EMPTY_LIBRARY, None, picker([])
-        index = app.index
+            yield '<p class="ob-empty">Type a question.</p>', None, picker([])
+            return
+        view = app.fresh()
+        index = view.index
+        if not index.ids:
+            yield EMPTY_LIBRARY, None, picker([])
+            return
         try:
             hits = index.search(q, k=8, mode="hybrid", filters=make_filters(
-                documents, kinds, jurisdictions, passage_types, date_from, date_to))
+                documents, kinds, jurisdictions, passage_types, date_from, date_to, languages))
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
         answer = answer_question(index, q, hits=hits)
-        if app.llm is not None:
-            answer = llm_answer(index, q, hits, answer, app.llm)
+        if view.llm is not None:
+            # a generator: while the reply streams, the extractive answer with a progress line
+            shown = 0.0
+            for item in llm_answer_stream(index, q, hits, answer, view.llm):
+                if not isinstance(item, Progress):
+                    answer = item
+                elif item.seconds - shown >= 0.3:
+                    shown = item.seconds
+                    yield progress_html(view, answer, item), None, picker([])
+        note = language_note(index, q, hits)
+        if note:
+            answer.notice = f"{answer.notice}; {note}" if answer.notice else note
         if answer.answered:
             item = export.answer_item(answer, index.docs)
             choices = [(f"[{c.n}] {c.citation}", c.passage_id) for c in answer.citations]
@@ -823,14 +927,14 @@ def ask_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
             item = None
             choices = [(f"{i}. {h['citation']}", h["passage_id"])
                        for i, h in enumerate(answer.nearest, start=1)]
-        return answer_html(app, answer), item, picker(choices)
+        yield answer_html(view, answer), item, picker(choices)
 
     def add_answer_fn(item, items):
         items = list(items or [])
         if not item:
             gr.Warning("There is no answer to add: ask a question the corpus answers first.")
-            return items
-        items.append(item)
+            return app.withdrawn(items)
+        items = app.withdrawn([*items, item])
         added(items)
         return items
 
@@ -858,26 +962,27 @@ def search_tab(app: Ombuds, collection: gr.BrowserState) -> gr.Dropdown:
     add = gr.Button("Add opened passage to collection", size="sm", elem_id="search-add")
 
     def search(query, mode, k, documents, kinds, jurisdictions, passage_types, date_from,
-               date_to):
+               date_to, languages=None):
         q = (query or "").strip()
         if not q:
             return '<p class="ob-empty">Type something to search for.</p>', picker([]), ""
-        if not app.index.ids:
+        view = app.fresh()
+        if not view.index.ids:
             return EMPTY_LIBRARY, picker([]), ""
         try:
-            hits = app.index.search(q, k=int(k), mode=mode, filters=make_filters(
-                documents, kinds, jurisdictions, passage_types, date_from, date_to))
+            hits = view.index.search(q, k=int(k), mode=mode, filters=make_filters(
+                documents, kinds, jurisdictions, passage_types, date_from, date_to, languages))
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
         choices = [(f"{h.rank}. {h.citation}", h.passage.passage_id) for h in hits]
-        return hits_html(app, hits, q), picker(choices), ""
+        return hits_html(view, hits, q), picker(choices), ""
 
     inputs = [query, mode_, k_, *filters.inputs()]
     button.click(search, inputs, [results, pick, section], api_name="search")
     query.submit(search, inputs, [results, pick, section], api_visibility="private")
 
     def open_passage(passage_id):
-        return section_html(app, passage_id) if passage_id else ""
+        return section_html(app.fresh(), passage_id) if passage_id else ""
 
     pick.change(open_passage, [pick], [section], api_name="open_passage")
     add.click(app.collect, [pick, collection], [collection], api_name="add_search_passage")
@@ -907,7 +1012,8 @@ def provisions_tab(app: Ombuds) -> None:
         if not s:
             return ('<p class="ob-empty">Describe a situation: who did what to whom, where and '
                     "for how long.</p>")
-        index = app.index
+        view = app.fresh()
+        index = view.index
         if not index.ids:
             return EMPTY_LIBRARY
         if not graph(index).articles:
@@ -917,7 +1023,7 @@ def provisions_tab(app: Ombuds) -> None:
             hits = rank_provisions(index, s, k=int(k), jurisdiction=jur)
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
-        return provisions_html(app, hits, s)
+        return provisions_html(view, hits, s)
 
     inputs = [situation_, jurisdiction_, k_]
     button.click(find, inputs, [results], api_name="provisions")
@@ -947,11 +1053,12 @@ def testimonies_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) -
     output = html_view(elem_id="testimony-output")
 
     def show(topic, place, roles, date_from, date_to):
-        found, summary = find_testimonies(app, topic or "", place or "", roles or [],
+        view = app.fresh()
+        found, summary = find_testimonies(view, topic or "", place or "", roles or [],
                                           (date_from or "").strip(), (date_to or "").strip())
-        choices = [(f"{i}. {app.excerpt(p)['citation']} ({p.speaker or 'speaker not stated'})",
+        choices = [(f"{i}. {view.excerpt(p)['citation']} ({p.speaker or 'speaker not stated'})",
                     p.passage_id) for i, p in enumerate(found, start=1)]
-        return testimonies_html(app, found, summary, topic or ""), picker(choices)
+        return testimonies_html(view, found, summary, topic or ""), picker(choices)
 
     inputs = [topic_, place_, roles_, from_, to_]
     button.click(show, inputs, [output, pick], api_name="testimonies")
@@ -988,8 +1095,9 @@ def library_tab(app: Ombuds, demo: gr.Blocks, doc_filters: list[gr.Dropdown]) ->
     log = gr.Textbox(label="Log", lines=6, interactive=False, elem_id="library-log")
 
     def refreshed() -> list:
-        choices = app.doc_choices()
-        return [library_rows(app), gr.update(choices=choices, value=None),
+        view = app.fresh()
+        choices = view.doc_choices()
+        return [library_rows(view), gr.update(choices=choices, value=None),
                 *[gr.update(choices=choices) for _ in doc_filters]]
 
     def upload(paths, progress=gr.Progress()):  # noqa: B008 - how Gradio asks for a progress bar
@@ -1029,13 +1137,19 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
     file = gr.File(label="Exported file", interactive=False, elem_id="collection-file")
 
     def show(items, selected=None):
-        items = list(items or [])
+        items = app.withdrawn(items)
         choices = [(f"{i}. {export.label(it)}"[:160], i - 1) for i, it in
                    enumerate(items, start=1)]
         return collection_html(items), gr.update(choices=choices, value=selected)
 
+    def loaded(items):
+        """On opening the page: the collection shown, and stored back without the texts of
+        what was removed from the library since (the browser keeps no copy of them)."""
+        items = app.withdrawn(items)
+        return (items, *show(items))
+
     def moved(items, i, delta):
-        items = list(items or [])
+        items = app.withdrawn(items)
         if i is None or not 0 <= int(i) < len(items):
             return (items, *show(items))
         i, j = int(i), min(max(int(i) + delta, 0), len(items) - 1)
@@ -1043,13 +1157,13 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
         return (items, *show(items, j))
 
     def dropped(items, i):
-        items = list(items or [])
+        items = app.withdrawn(items)
         if i is not None and 0 <= int(i) < len(items):
             items.pop(int(i))
         return (items, *show(items))
 
     def exported(items, title, fmt):
-        items, title = list(items or []), (title or "").strip() or "Collection"
+        items, title = app.withdrawn(items), (title or "").strip() or "Collection"
         if not items:
             raise gr.Error("The collection is empty.")
         name = f"{slug(title)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
@@ -1076,7 +1190,7 @@ def collection_tab(app: Ombuds, demo: gr.Blocks, collection: gr.BrowserState) ->
                 [file], api_name="export_markdown")
     to_docx.click(lambda items, title: exported(items, title, "docx"), [collection, export_title],
                   [file], api_name="export_docx")
-    demo.load(show, [collection], [view, chosen], api_name="show_collection")
+    demo.load(loaded, [collection], outputs, api_name="show_collection")
 
 
 def _browser_secret(data_dir: Path) -> str:
@@ -1113,8 +1227,10 @@ def serve(data_dir: Path | None = None, model: str | None = None, host: str = "1
     if warning:
         print(warning, file=sys.stderr, flush=True)
     app = Ombuds(data_dir, model, max_mb, backend)
-    # Gradio stages uploads in its cache folder before our checks: keep it inside the data dir
-    os.environ.setdefault("GRADIO_TEMP_DIR", str(app.cache))
+    # Gradio stages uploads in its cache folder before our checks: keep it inside this app's
+    # data dir (always: an earlier app in the same process must not leave its own there), so
+    # that removing a document can delete the staged copies too
+    os.environ["GRADIO_TEMP_DIR"] = str(app.cache)
     demo = build(app)
     demo.queue(default_concurrency_limit=2)
     _, url, _ = demo.launch(

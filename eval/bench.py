@@ -24,6 +24,7 @@ from .run import load_situations
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_MD = ROOT / "eval" / "bench.md"
 BENCH_JSON = ROOT / "eval" / "bench.json"
+SCANNED = ROOT.parent / "shared" / "pdfs" / "un-ohchr-letter-scanned-image-only.pdf"
 
 
 def percentiles(times: list[float]) -> tuple[float, float]:
@@ -73,6 +74,22 @@ def bench_ingest(paths: list[str]) -> dict:
         raise
 
 
+def bench_ocr(path: Path = SCANNED) -> dict:
+    """OCR throughput: every page of a scanned PDF rendered and read by Tesseract, as
+    `ombuds ingest` does for a scan (pages in parallel, one per core)."""
+    from ingest import ocr
+    from ingest.pdf import read_pdf
+
+    if not path.is_file() or not ocr.tesseract_available():
+        return {}
+    t0 = time.perf_counter()
+    pdf = read_pdf(path, ocr="always")
+    seconds = time.perf_counter() - t0
+    pages = sum(p.ocr for p in pdf.pages)
+    return {"file": path.name, "pages": pages, "seconds": seconds, "pages_per_s": pages / seconds,
+            "dpi": ocr.DPI, "workers": ocr.WORKERS}
+
+
 def bench_queries(index, queries: list[str], modes=("bm25", "dense", "hybrid")) -> dict:
     index.search("warm up the model", k=10, mode="dense")
     out = {}
@@ -106,6 +123,72 @@ def bench_answers(index, questions: list[str], situations: list[str]) -> dict:
     return out
 
 
+def bench_reload(data_dir: str, repeats: int = 5) -> dict:
+    """What the app does when another process changes the store under it, on a copy of
+    data_dir: the time to bring its index up to date after one document (the largest) is
+    removed and after it is put back, incrementally (LiveIndex, as the app now does) and by a
+    full rebuild from the stored embeddings (Index.open, as it did before), each with the
+    citation graph; and the cost of the generation check that every request makes."""
+    from index.live import LiveIndex
+    from index.provisions import graph
+    from index.search import Index
+    from index.store import Store
+    from index.update import stored_document
+
+    tmp = Path(tempfile.mkdtemp(prefix="ombuds-bench-reload-"))
+    try:
+        _copy_store(Path(data_dir), tmp)
+        index = Index.open(tmp)
+        graph(index)
+        index.passage_tokens()  # as the app does at start
+        live = LiveIndex(index)
+        t0 = time.perf_counter()
+        for _ in range(1000):
+            live.current()
+        check_us = (time.perf_counter() - t0) * 1000
+        store = Store(tmp)
+        if not store.documents():
+            raise SystemExit(f"error: {data_dir}: the store holds no document")
+        doc_id = max(store.documents(), key=lambda d: d["n_passages"])["doc_id"]
+        doc, passages = stored_document(store, doc_id), list(store.passages(doc_id))
+        vectors = store.vectors(doc_id)
+        times: dict[str, list[float]] = {k: [] for k in
+                                         ("remove", "remove_full", "add", "add_full")}
+
+        def timed(name: str, reload) -> None:
+            t0 = time.perf_counter()
+            graph(reload())
+            times[name].append(time.perf_counter() - t0)
+
+        for _ in range(repeats):
+            store.remove(doc_id)
+            timed("remove", live.current)
+            timed("remove_full", lambda: Index.open(tmp))
+            store.put(doc, passages, vectors)
+            timed("add", live.current)
+            timed("add_full", lambda: Index.open(tmp))
+        assert live.current().ids == Index.open(tmp).ids
+        return {"date": time.strftime("%Y-%m-%d %H:%M"), "passages": len(index.ids),
+                "doc_id": doc_id, "doc_passages": len(passages), "repeats": repeats,
+                "check_us": check_us,
+                **{f"{k}_s": float(np.median(v)) for k, v in times.items()}}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _copy_store(src: Path, dst: Path) -> None:
+    """A consistent copy of a data dir's store (SQLite's backup API); its index files are
+    rebuilt from it."""
+    import sqlite3
+
+    dst.mkdir(parents=True, exist_ok=True)
+    source, target = sqlite3.connect(src / "ombuds.sqlite3"), sqlite3.connect(
+        dst / "ombuds.sqlite3")
+    source.backup(target)
+    source.close()
+    target.close()
+
+
 def bench_naive(index, queries: list[str]) -> dict:
     from .naive import NaiveIndex
 
@@ -133,8 +216,9 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     from bm25s.tokenization import Tokenized
 
     from index.embed import get_embedder
-    from index.fusion import reciprocal_rank_fusion
+    from index.fusion import minmax_fusion
     from index.lexical import Lexical, tokenize
+    from index.search import W_BM25, W_PASSAGE, W_UNIT
     from index.store import Store
     from index.vectors import Vectors
 
@@ -168,6 +252,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     release_memory()
     recall = float(np.mean([len({r for r, _ in vectors.search(q, 10)} & set(e)) / 10
                             for q, e in zip(query_vecs, exact, strict=True)]))
+    units, unit_row, unit_recall, unit_build = synthetic_units(store, n, query_vecs, rng)
 
     # texts: token ids drawn with the corpus's own token frequencies
     counts: dict[str, int] = {}
@@ -187,17 +272,23 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     steady_rss = rss_mb()
 
     out = {"n": n, "vector_index": vectors.kind, "vector_build_s": vector_build,
+           "units": units.size, "unit_index": units.kind, "unit_build_s": unit_build,
+           "unit_recall_at_10": unit_recall,
            "lexical_build_s": lexical_build, "recall_at_10": recall,
            "rss_mb": steady_rss, "rss_mb_without_model": steady_rss - base_rss}
     timings: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
     for q in queries:
         t0 = time.perf_counter()
-        qv = embedder.encode([q])[0]
+        qv = embedder.encode_query(q)
         dense = vectors.search(qv, 100)
         t1 = time.perf_counter()
         lex = lexical.search(q, 100)
         t2 = time.perf_counter()
-        reciprocal_rank_fusion([[(str(r), s) for r, s in dense], [(str(r), s) for r, s in lex]])
+        best: dict[str, float] = {}
+        for r, score in units.search(qv, 400):
+            best.setdefault(str(unit_row[r]), score)
+        minmax_fusion([[(str(r), s) for r, s in dense], list(best.items())[:100],
+                       [(str(r), s) for r, s in lex]], [W_PASSAGE, W_UNIT, W_BM25])
         t3 = time.perf_counter()
         timings["dense"].append(t1 - t0)
         timings["bm25"].append(t2 - t1)
@@ -207,10 +298,203 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     return out
 
 
+def synthetic_units(store, n: int, query_vecs: np.ndarray, rng, block: int = 500_000):
+    """Sentence units for n synthetic passages, as many per passage as the corpus has, made
+    like the passage vectors (real unit vectors plus noise) and added block by block to the
+    compact index; recall@10 of the passages their best unit ranks, against exact search."""
+    from index.vectors import Vectors
+
+    real = np.concatenate([u.vectors for u in store.unit_vectors().values()])
+    per_passage = len(real) / max(1, len(store.vectors()))
+    total = int(n * per_passage)
+    unit_row = np.sort(rng.integers(0, n, total)).astype(np.int32)
+
+    def make(size: int) -> np.ndarray:
+        b = real[rng.integers(0, len(real), size)]
+        b = b + 0.04 * rng.standard_normal(b.shape).astype(np.float32)
+        return b / np.linalg.norm(b, axis=1, keepdims=True)
+
+    t0 = time.perf_counter()
+    units = Vectors.trained(make(min(total, 200_000)), total, compact=True)
+    best = np.full((len(query_vecs), n), -2.0, dtype=np.float32)  # exact best unit per passage
+    for start in range(0, total, block):
+        chunk = make(min(block, total - start))
+        units.add(chunk)
+        rows = unit_row[start : start + len(chunk)]
+        scores = query_vecs @ chunk.T
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows are sorted
+        owners = rows[starts]
+        best[:, owners] = np.maximum(best[:, owners],
+                                     np.maximum.reduceat(scores, starts, axis=1))
+    build = time.perf_counter() - t0
+    exact = np.argsort(-best, axis=1)[:, :10]
+    del best
+    release_memory()
+    recall = []
+    for qv, e in zip(query_vecs, exact, strict=True):
+        found: list[int] = []
+        for r, _ in units.search(qv, 400):
+            if unit_row[r] not in found:
+                found.append(int(unit_row[r]))
+        recall.append(len(set(found[:10]) & set(e.tolist())) / 10)
+    return units, unit_row, float(np.mean(recall)), build
+
+
+def _sentences(texts: list[str], n: int) -> list[str]:
+    """Up to n sentences of the texts (one in every few, spread over all of them)."""
+    found = [s.strip() for t in texts for line in t.splitlines()[1:]
+             for s in re.split(r"(?<=[.!?;])\s+(?=[A-Z(\"'])", line) if 20 <= len(s.strip()) <= 400]
+    return found[:: max(1, len(found) // n)][:n]
+
+
+def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages: int = 500,
+                    sentences: int = 2000) -> dict:
+    """Texts per second of the torch and onnx-int8 embedders on passages of a store (the texts
+    ingest embeds) and on single sentences from them, per batch size, length sorting and thread
+    count, interleaved and repeated (medians); and how far the two agree: cosine of their
+    vectors for every stored passage window, and overlap@10 of the dense top-10 passages for
+    the dev questions of eval/questions.jsonl."""
+    import torch
+
+    from index.embed import Embedder, _Onnx, configured_model, onnx_model, split_model
+    from index.search import index_text
+    from index.store import Store
+
+    from .run import load_questions
+
+    store = Store(Path(data_dir) if data_dir else None)
+    docs = {d["doc_id"]: d for d in store.documents()}
+    every = list(store.passages())
+    if not every:
+        raise RuntimeError(f"no passages in {store.data_dir}: ingest some first")
+    texts = {p.passage_id: index_text(p, docs[p.doc_id]) for p in every}
+    sample = [texts[p.passage_id] for p in every[:: max(1, len(every) // passages)][:passages]]
+    sets = {"passages": sample, "sentences": _sentences(sample, sentences)}
+    model = split_model(configured_model())[0]
+    torch_embedder, onnx_embedder = Embedder(model, "torch"), Embedder(model, "onnx-int8")
+    if onnx_embedder.backend != "onnx-int8":
+        raise RuntimeError("the onnx-int8 embedder fell back to torch (see stderr)")
+    onnx_runners = {n: _Onnx(onnx_model(model), threads=n) for n in (1, 2)}
+    default_threads = torch.get_num_threads()
+
+    def run_torch(items: list[str], batch: int, ordered: bool, threads: int) -> None:
+        torch.set_num_threads(threads)
+        try:
+            if ordered:  # sentence-transformers sorts by length (characters) inside encode
+                torch_embedder.runner.encode(items, batch)
+            else:  # one encode per batch, in the given order: nothing to sort
+                for i in range(0, len(items), batch):
+                    torch_embedder.runner.encode(items[i : i + batch], batch)
+        finally:
+            torch.set_num_threads(default_threads)
+
+    def run_onnx(items: list[str], batch: int, ordered: bool, threads: int) -> None:
+        onnx_runners[threads].encode(items, batch, sort=ordered)
+
+    configs = [(32, True, 2), (64, True, 2), (32, False, 2), (32, True, 1)]
+    runs: dict[tuple, list[float]] = {}
+    for encode in (run_torch, run_onnx):  # warm up
+        encode(sets["sentences"][:64], 32, True, 2)
+    for _ in range(reps):  # interleaved, so both backends see the same load on the machine
+        for config in configs:
+            for backend, encode in (("torch", run_torch), ("onnx-int8", run_onnx)):
+                for kind, items in sets.items():
+                    t0 = time.perf_counter()
+                    encode(items, *config)
+                    rate = len(items) / (time.perf_counter() - t0)
+                    runs.setdefault((backend, *config, kind), []).append(rate)
+    rows = []
+    for config in configs:
+        for backend in ("torch", "onnx-int8"):
+            row = {"backend": backend, "batch": config[0], "sorted": config[1],
+                   "threads": config[2]}
+            for kind in sets:
+                mine = runs[(backend, *config, kind)]
+                row[f"{kind}_per_s"] = float(np.median(mine))
+                row[f"{kind}_runs"] = [round(x, 2) for x in mine]
+                if backend == "onnx-int8":  # against torch in the same repetition: less noisy
+                    paired = np.array(mine) / np.array(runs[("torch", *config, kind)])
+                    row[f"{kind}_speedup"] = float(np.median(paired))
+            rows.append(row)
+
+    # agreement over the whole store: stored vectors for the backend that built it
+    ids = [p.passage_id for p in every]
+    stored = store.vectors()
+    vectors = {}
+    for e in (torch_embedder, onnx_embedder):
+        if e.name == store.get_meta("model") and len(stored) == len(ids):
+            vectors[e.backend] = [stored[i] for i in ids]
+        else:
+            vectors[e.backend] = e.encode_passages([texts[i] for i in ids])
+    a, b = np.concatenate(vectors["torch"]), np.concatenate(vectors["onnx-int8"])
+    cosine = (a * b).sum(1)
+    questions = [q["question"] for q in load_questions() if q.get("split") == "dev"]
+    tops, query_ms = {}, {}
+    for e in (torch_embedder, onnx_embedder):
+        times = []
+        for q in questions:  # one at a time, as a search embeds its query
+            t0 = time.perf_counter()
+            e.encode([q])
+            times.append(time.perf_counter() - t0)
+        query_ms[e.backend] = percentiles(times)
+        qv = e.encode(questions)
+        scores = np.stack([(qv @ m.T).max(1) for m in vectors[e.backend]], axis=1)
+        tops[e.backend] = np.argsort(-scores, axis=1, kind="stable")[:, :10]
+    overlap = [len(set(x) & set(y)) / 10 for x, y in zip(tops["torch"], tops["onnx-int8"],
+                                                          strict=True)]
+    default = next(r for r in rows if r["backend"] == "onnx-int8" and r["batch"] == 32
+                   and r["sorted"] and r["threads"] == 2)
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M"), "model": model, "reps": reps,
+        "load_average": round(os.getloadavg()[0], 1),
+        "texts": {k: len(v) for k, v in sets.items()}, "rows": rows,
+        "speedup": {k: default[f"{k}_speedup"] for k in sets},
+        "cosine": {"windows": len(cosine), "mean": float(cosine.mean()),
+                   "min": float(cosine.min())},
+        "overlap_at_10": {"questions": len(questions), "mean": float(np.mean(overlap)),
+                          "min": float(np.min(overlap))},
+        "query_ms": query_ms,
+    }
+
+
+def render_embedders(e: dict) -> str:
+    lines = [
+        f"Embedders ({e['model']}, run {e.get('date', '')}): texts per second, median of "
+        f"{e['reps']} interleaved runs "
+        f"(load average {e['load_average']} at the end); {e['texts']['passages']} passages "
+        f"and {e['texts']['sentences']} single sentences from them.",
+        "",
+        "| backend | batch | sorted by length | threads | passages/s | sentences/s | "
+        "onnx-int8 / torch (passages, sentences) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in e["rows"]:
+        ratio = (f"{r['passages_speedup']:.2f}x, {r['sentences_speedup']:.2f}x"
+                 if "passages_speedup" in r else "")
+        lines.append(f"| {r['backend']} | {r['batch']} | {'yes' if r['sorted'] else 'no'} | "
+                     f"{r['threads']} | {r['passages_per_s']:.1f} | {r['sentences_per_s']:.1f} | "
+                     f"{ratio} |")
+    c, o = e["cosine"], e["overlap_at_10"]
+    lines += ["", "Ratios are medians of onnx-int8 over torch in the same repetition. At the "
+              f"default setting (batch 32, sorted, 2 threads) onnx-int8 is "
+              f"{e['speedup']['passages']:.2f}x torch on passages, "
+              f"{e['speedup']['sentences']:.2f}x on sentences. Cosine torch vs int8 "
+              f"over {c['windows']} passage windows: mean {c['mean']:.4f}, min {c['min']:.4f}; "
+              f"dense top-10 overlap for {o['questions']} dev questions: mean {o['mean']:.3f}, "
+              f"min {o['min']:.1f}."]
+    if e.get("query_ms"):
+        q = e["query_ms"]
+        lines[-1] += (f" One query embedded alone (ms, p50 / p95): torch {q['torch'][0]:.1f} / "
+                      f"{q['torch'][1]:.1f}, onnx-int8 {q['onnx-int8'][0]:.1f} / "
+                      f"{q['onnx-int8'][1]:.1f}.")
+    return "\n".join(lines) + "\n"
+
+
 def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
     from index.search import Index
 
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores"}
+    results["ocr"] = bench_ocr()
     ingest = bench_ingest(paths)
     results["ingest"] = {k: v for k, v in ingest.items() if k != "data_dir"}
     data_dir = ingest["data_dir"]
@@ -222,6 +506,8 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
         results["answers"] = {"questions": len(queries[:60]), "situations": len(situations),
                               **bench_answers(index, queries[:60], situations)}
         results["naive"] = bench_naive(index, queries)
+        results["reload"] = bench_reload(data_dir)
+        results["embedders"] = bench_embedders(data_dir)
         results["synthetic"] = []
         for n in sizes:  # each size in a child process, so its memory is its own
             out = subprocess.run(
@@ -236,6 +522,11 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return results
+
+
+def ocr_row(o: dict) -> str:
+    return (f"| OCR: pages per second ({o['file']}, {o['pages']} pages at {o['dpi']} dpi, "
+            f"{o['workers']} Tesseract processes) | {o['pages_per_s']:.2f} | - |")
 
 
 def render(r: dict) -> str:
@@ -257,22 +548,31 @@ def render(r: dict) -> str:
         lines.append(f"| {mode} query on the corpus ({c['passages']} passages) | "
                      f"{c[mode][0]:.1f} / {c[mode][1]:.1f} | {nv[mode][0]:.1f} / "
                      f"{nv[mode][1]:.1f} |")
+    o = r.get("ocr")
+    if o:
+        lines.append(ocr_row(o))
     a = r.get("answers")
     if a:
         lines.append(f"| `ombuds ask` end to end ({a['questions']} questions) | "
                      f"{a['ask'][0]:.0f} / {a['ask'][1]:.0f} | - |")
         lines.append(f"| `ombuds provisions` end to end ({a['situations']} situations, k=10) | "
                      f"{a['provisions'][0]:.0f} / {a['provisions'][1]:.0f} | - |")
-    lines += ["", "| synthetic passages | vector index | recall@10 vs exact | build s (vectors "
-              "+ BM25) | resident MB (all / index only) | bm25 | dense | hybrid |",
+    lines += reload_rows(r.get("reload"))
+    lines += ["", "| synthetic passages (sentence units) | vector index (units) | recall@10 vs "
+              "exact (units) | build s (vectors + units + BM25) | resident MB (all / index "
+              "only) | bm25 | dense | hybrid |",
               "|---|---|---|---|---|---|---|---|"]
     for s in r.get("synthetic", []):
         lines.append(
-            f"| {s['n']:,} | {s['vector_index']} | {s['recall_at_10']:.3f} | "
-            f"{s['vector_build_s']:.0f} + {s['lexical_build_s']:.0f} | {s['rss_mb']:.0f} / "
+            f"| {s['n']:,} ({s.get('units', 0):,}) | {s['vector_index']} "
+            f"({s.get('unit_index', '-')}) | {s['recall_at_10']:.3f} "
+            f"({s.get('unit_recall_at_10', float('nan')):.3f}) | {s['vector_build_s']:.0f} + "
+            f"{s.get('unit_build_s', 0):.0f} + {s['lexical_build_s']:.0f} | {s['rss_mb']:.0f} / "
             f"{s['rss_mb_without_model']:.0f} | {s['bm25'][0]:.1f} / {s['bm25'][1]:.1f} | "
             f"{s['dense'][0]:.1f} / {s['dense'][1]:.1f} | {s['hybrid'][0]:.1f} / "
             f"{s['hybrid'][1]:.1f} |")
+    if r.get("embedders"):
+        lines += ["", render_embedders(r["embedders"]).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 
@@ -346,3 +646,47 @@ def render_milvus(r: dict) -> str:
     for name, s in r["fusion_dev"].items():
         lines.append(f"| {name} | {s['R@5']:.3f} | {s['MRR@10']:.3f} | {s['nDCG@10']:.3f} |")
     return "\n".join(lines) + "\n"
+
+
+def reload_rows(rl: dict | None) -> list[str]:
+    """The reload table (its own run date: `python -m eval.bench reload` reruns just it)."""
+    if not rl:
+        return []
+    return [
+        "", f"Reload when another process changes the store under a running app (run "
+        f"{rl['date']}, {rl['passages']} passages, the largest document {rl['doc_id']} of "
+        f"{rl['doc_passages']} passages; seconds, median of {rl['repeats']}, citation graph "
+        "included):", "",
+        "| change | incremental (LiveIndex) | full rebuild (Index.open) |",
+        "|---|---|---|",
+        f"| document removed | {rl['remove_s']:.2f} | {rl['remove_full_s']:.2f} |",
+        f"| document ingested again | {rl['add_s']:.2f} | {rl['add_full_s']:.2f} |",
+        f"| generation check, every request, nothing changed (µs) | {rl['check_us']:.0f} | - |",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m eval.bench reload DATA_DIR`: just the reload rows, on a copy of an ingested
+    data dir, merged into eval/bench.json and eval/bench.md."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m eval.bench")
+    parser.add_argument("part", choices=["reload"])
+    parser.add_argument("data_dir", help="an ingested data dir (not changed: a copy is used)")
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args(argv)
+    store = Path(args.data_dir) / "ombuds.sqlite3"
+    if not store.is_file():
+        sys.exit(f"error: {args.data_dir}: no ombuds store (ombuds.sqlite3) there; ingest into "
+                 "it first: ombuds ingest --data-dir DIR corpus ../shared/corpus")
+    reload = bench_reload(args.data_dir, args.repeats)
+    results = json.loads(BENCH_JSON.read_text()) if BENCH_JSON.is_file() else {}
+    results["reload"] = reload
+    BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    if "corpus" in results:
+        BENCH_MD.write_text("# Benchmark\n\n" + render(results), encoding="utf-8")
+    print("\n".join(reload_rows(reload)))
+
+
+if __name__ == "__main__":
+    main()

@@ -281,14 +281,19 @@ def situations_table(results: dict) -> str:
 def evaluate_answers(index: Index, questions: list[dict]) -> dict:
     """`ombuds ask` on every question, per split: the share of answerable questions answered,
     of answered ones whose citations include gold evidence and whose first sentence holds it,
-    and of unanswerable questions correctly declined."""
+    of unanswerable questions correctly declined, and of answers whose every sentence is
+    verbatim from a passage it cites."""
     from app.answer import answer_question
 
     rows = []
     for q in questions:
         a = answer_question(index, q["question"])
+        by_n = {c.n: c.text for c in a.citations}
         row = {"split": q.get("split", "dev"), "answerable": q["answerable"],
-               "answered": a.answered, "grounded": False, "first": False}
+               "answered": a.answered, "grounded": False, "first": False,
+               # every answer sentence is a verbatim substring of a passage it cites
+               "verbatim": all(any(s.text in by_n.get(n, "") for n in s.citations)
+                               for s in a.sentences)}
         if q["answerable"] and a.answered:
             cited = [c.text + "\n" + "\n".join(f["text"] for f in c.footnotes)
                      for c in a.citations]
@@ -309,6 +314,7 @@ def answer_shares(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["answerable"]]
     answered = [r for r in answerable if r["answered"]]
     unanswerable = [r for r in rows if not r["answerable"]]
+    answers = [r for r in rows if r["answered"]]
     return {"answered_with_gold": round(sum(r["grounded"] for r in answered)
                                         / max(1, len(answered)), 4),
             "first_sentence_gold": round(sum(r["first"] for r in answered)
@@ -316,6 +322,8 @@ def answer_shares(rows: list[dict]) -> dict:
             "unanswerable_declined": round(sum(not r["answered"] for r in unanswerable)
                                            / max(1, len(unanswerable)), 4),
             "answered_share": round(len(answered) / max(1, len(answerable)), 4),
+            "verbatim": round(sum(r.get("verbatim", True) for r in answers)
+                              / max(1, len(answers)), 4),
             "answerable": len(answerable), "unanswerable": len(unanswerable)}
 
 
@@ -323,7 +331,8 @@ def answers_table(answers: dict) -> str:
     names = {"answered_share": "answerable questions answered",
              "answered_with_gold": "answered citing gold evidence",
              "first_sentence_gold": "answered whose first sentence holds the gold",
-             "unanswerable_declined": "unanswerable questions declined"}
+             "unanswerable_declined": "unanswerable questions declined",
+             "verbatim": "answers whose every sentence is verbatim from its cited passage"}
     dev, test = answers["dev"], answers["test"]
     lines = [f"`ombuds ask` ({dev['answerable']}+{dev['unanswerable']} dev, "
              f"{test['answerable']}+{test['unanswerable']} test questions, answerable+not):", "",

@@ -82,7 +82,7 @@ class Article:
     def title(self) -> str:
         """ "Prohibition of forced labor" from "Article 7. Prohibition of forced labor"."""
         first = self.passages[0].text.split("\n", 1)[0]
-        m = re.match(r"\s*Article\s+[\w.-]+\s*[.:-]?\s*(.*)$", first, re.I)
+        m = re.match(r"\s*(?:Article|Статья)\s+[\w.-]+\s*[.:-]?\s*(.*)$", first, re.I)
         title = m.group(1).strip() if m else ""
         return "" if title.lower().startswith("(continued") else title
 

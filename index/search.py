@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest.classify import MONTHS
+from ingest.language import is_cyrillic
 from ingest.model import Passage
 
 from .citation import citation
-from .embed import Embedder, configured_model, get_embedder
+from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
-from .lexical import Lexical
+from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
@@ -37,7 +38,19 @@ EXTRA_MODES = ("hybrid-rrf", "hybrid-passages")
 CANDIDATES = 100  # per-mode depth fused
 # Hybrid fuses three runs (min-max CombSUM): passage vectors, sentence units (a passage scored
 # by its best sentence or footnote) and BM25. Weights chosen on the dev split (README).
-W_PASSAGE, W_UNIT, W_BM25 = 0.5, 1.0, 1.0
+W_PASSAGE, W_UNIT, W_BM25 = 1.0, 0.5, 1.0
+# The default embedding model is English-only: it places a Russian query near Russian passages
+# by shared subword noise, not by meaning. For a Cyrillic query the hybrid run is BM25 alone
+# (which stems Russian), and the dense run is used only when BM25 finds nothing.
+ENGLISH_ONLY_NOTE = ("the embedding model is English-only: passages and queries in other "
+                     "languages are matched by their words (BM25), not by meaning")
+MULTILINGUAL = re.compile(r"multilingual|labse|bge-m3|xlm|\bm?e5\b", re.IGNORECASE)
+
+
+def english_only(model_name: str) -> bool:
+    """Whether an embedding model knows English only (all-MiniLM-L6-v2, the default, does);
+    a configured multilingual model ("paraphrase-multilingual-MiniLM-L12-v2") is trusted."""
+    return not MULTILINGUAL.search(model_name)
 
 
 class IndexError_(Exception):
@@ -52,18 +65,19 @@ class Filters:
     passage_type: list[str] = field(default_factory=list)
     date_from: str | None = None  # "2017", "2017-11", "2017-11-03"
     date_to: str | None = None
+    language: list[str] = field(default_factory=list)  # the documents' languages: "en", "ru"
 
     @classmethod
     def of(cls, doc=None, kind=None, jurisdiction=None, passage_type=None, date_from=None,
-           date_to=None) -> Filters:
+           date_to=None, language=None) -> Filters:
         """Filters from form or command-line values (None, tuples or lists; blank dates)."""
         return cls(list(doc or []), list(kind or []), list(jurisdiction or []),
                    list(passage_type or []), (date_from or "").strip() or None,
-                   (date_to or "").strip() or None)
+                   (date_to or "").strip() or None, list(language or []))
 
     def active(self) -> bool:
         return bool(self.doc or self.kind or self.jurisdiction or self.passage_type
-                    or self.date_from or self.date_to)
+                    or self.date_from or self.date_to or self.language)
 
 
 @dataclass
@@ -145,13 +159,22 @@ def index_text(p: Passage, doc: dict) -> str:
 
 
 class Index:
-    def __init__(self, store: Store, embedder_name: str) -> None:
+    def __init__(self, store: Store, embedder_name: str, docs: dict[str, dict] | None = None,
+                 passages: list[Passage] | None = None, generation: int | None = None) -> None:
+        """The documents and passages given (by `updated`), else read from the store."""
         self.store = store
         self.model_name = embedder_name
         self._embedder: Embedder | None = None
         self._query_vectors: dict[str, np.ndarray] = {}
-        self.docs = {d["doc_id"]: d for d in store.documents()}
-        self.passages: list[Passage] = list(store.passages())
+        self._tokens: dict[str, list[str]] | None = None  # BM25 tokens by passage id, if kept
+        if passages is None:
+            with store.snapshot():  # the generation stamps exactly the passages read with it
+                generation = store.generation
+                docs = {d["doc_id"]: d for d in store.documents()}
+                passages = list(store.passages())
+        self.generation: int = generation or 0
+        self.docs: dict[str, dict] = docs or {}
+        self.passages: list[Passage] = passages
         self.ids = [p.passage_id for p in self.passages]
         self.row = {pid: i for i, pid in enumerate(self.ids)}
         self.vectors: Vectors
@@ -166,8 +189,7 @@ class Index:
     @classmethod
     def open(cls, data_dir: Path | None = None, model: str | None = None) -> Index:
         store = Store(data_dir)
-        name = configured_model(model)
-        check_model(store, name)
+        name = check_model(store, configured_model(model))
         index = cls(store, name)
         index._load_or_build()
         return index
@@ -185,6 +207,8 @@ class Index:
         self.col_jur = np.array([docs[p.doc_id]["jurisdiction"] or "" for p in self.passages],
                                 dtype=object)
         self.col_type = np.array([p.passage_type for p in self.passages], dtype=object)
+        self.col_lang = np.array([docs[p.doc_id]["language"] or "en" for p in self.passages],
+                                 dtype=object)
         spans = [date_span(p.date) or date_span(docs[p.doc_id]["date"]) or (0, 0)
                  for p in self.passages]
         self.col_date_lo = np.array([s[0] for s in spans], dtype=np.int64)
@@ -193,8 +217,9 @@ class Index:
     def _load_or_build(self) -> None:
         folder = index_dir(self.store)
         current = _read_current(folder)
-        generation = self.store.generation
-        if current and current["generation"] == generation and current["ids"] == len(self.ids):
+        generation = self.generation
+        if (current and current["generation"] == generation and current["ids"] == len(self.ids)
+                and current.get("tokenizer") == TOKENIZER_VERSION):
             path = folder / current["dir"]
             try:
                 ids = json.loads((path / "ids.json").read_text())
@@ -230,10 +255,18 @@ class Index:
         self.lexical = Lexical.build([index_text(p, self.docs[p.doc_id]) for p in self.passages])
         self._build_units(dim)
 
-    def _build_units(self, dim: int) -> None:
-        stored = self.store.unit_vectors()
-        missing = [p for p in self.passages if p.passage_id not in stored]
-        if missing:  # a store from before sentence units: embedded once, then kept
+    def _build_units(self, dim: int, known: dict[str, tuple[np.ndarray, np.ndarray]]
+                     | None = None, doc_ids: set[str] | None = None) -> None:
+        """The sentence-unit index: (spans, vectors) per passage from `known` (kept from a
+        previous index), else from the store (all documents, or those in doc_ids); a store
+        from before sentence units gets them embedded once, and kept."""
+        found = dict(known or {})
+        for doc_id in (sorted(doc_ids) if doc_ids is not None else [None]):
+            for pid, uv in self.store.unit_vectors(doc_id).items():
+                found[pid] = (np.array([(u.start, u.end) for u in uv.units],
+                                       dtype=np.int32).reshape(-1, 2), uv.vectors)
+        missing = [p for p in self.passages if p.passage_id not in found]
+        if missing:
             from .update import embed_units
 
             print(f"embedding the sentence units of {len(missing)} passages (once)",
@@ -244,14 +277,17 @@ class Index:
             for doc_id, passages in by_doc.items():
                 fresh = embed_units(self.embedder, passages, self.docs[doc_id])
                 self.store.add_units(fresh)
-                stored.update(fresh)
-        found = [stored[pid] for pid in self.ids]
-        self.unit_row = np.repeat(np.arange(len(found)), [len(f.units) for f in found])
-        self.unit_span = np.array([(u.start, u.end) for f in found for u in f.units],
-                                  dtype=np.int32).reshape(-1, 2)
-        vecs = [f.vectors for f in found if len(f.units)]
+                for pid, uv in fresh.items():  # as stored (float16), so a reopen is equal
+                    found[pid] = (np.array([(u.start, u.end) for u in uv.units],
+                                           dtype=np.int32).reshape(-1, 2),
+                                  uv.vectors.astype(np.float16).astype(np.float32))
+        parts = [found[pid] for pid in self.ids]
+        self.unit_row = np.repeat(np.arange(len(parts)), [len(sp) for sp, _ in parts])
+        self.unit_span = (np.concatenate([sp for sp, _ in parts]) if parts
+                          else np.zeros((0, 2), dtype=np.int32))
+        vecs = [v for sp, v in parts if len(sp)]
         self.units = Vectors.build(np.concatenate(vecs) if vecs
-                                   else np.zeros((0, dim), dtype=np.float32))
+                                   else np.zeros((0, dim), dtype=np.float32), compact=True)
         self._unit_offsets()
 
     def _unit_offsets(self) -> None:
@@ -272,7 +308,11 @@ class Index:
         _fsync_tree(tmp)
         _pause_for_tests("index-written")
         record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
-                  "model": self.model_name, "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                  "model": self.model_name, "tokenizer": TOKENIZER_VERSION,
+                  "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        if self.store.generation != generation:  # the store moved on (e.g. a removal) while
+            shutil.rmtree(tmp, ignore_errors=True)  # building: never publish what it dropped
+            return
         staged = folder / "CURRENT.tmp"
         with open(staged, "w") as f:
             json.dump(record, f)
@@ -283,13 +323,82 @@ class Index:
             if old.is_dir() and old.name != tmp.name:
                 shutil.rmtree(old, ignore_errors=True)
 
+    @classmethod
+    def updated(cls, previous: Index, store: Store) -> Index:
+        """The index of `store` as it is now, built from `previous` (an index of the same store
+        and model) instead of from scratch: the passages of documents whose version (content
+        hash, time ingested) is unchanged keep everything `previous` holds for them, keyed by
+        passage id; only changed and new documents are read from the store. Equal to what
+        Index.open would give; writes no index files (they are Index.open's)."""
+        with store.snapshot():
+            check_model(store, previous.model_name)
+            generation = store.generation
+            docs = {d["doc_id"]: d for d in store.documents()}
+            before = _by_doc(previous.passages)
+            passages: list[Passage] = []
+            kept: set[str] = set()
+            stored: dict[str, np.ndarray] = {}
+            for doc_id, doc in docs.items():  # in doc_id order, as store.passages() reads them
+                if _version(previous.docs.get(doc_id)) == _version(doc):
+                    passages += before.get(doc_id, [])
+                    kept.update(p.passage_id for p in before.get(doc_id, []))
+                else:
+                    passages += store.passages(doc_id)
+                    stored.update(store.vectors(doc_id))
+        index = cls(store, previous.model_name, docs, passages, generation)
+        index._embedder, index._query_vectors = previous._embedder, previous._query_vectors
+        index._build_from(previous, kept, stored)
+        return index
+
+    def _build_from(self, previous: Index, kept: set[str], stored: dict[str, np.ndarray]
+                    ) -> None:
+        """Build the vector and BM25 indexes from each passage's data: `previous`'s for the
+        passage ids in `kept`, else stored vectors and fresh tokens. Each kind of per-passage
+        data is a dict by passage id, so another kind is one more dict here."""
+        windows = previous.passage_vectors()
+        old_tokens = previous.passage_tokens()
+        missing = [p for p in self.passages
+                   if p.passage_id not in kept and p.passage_id not in stored]
+        if missing:  # as in _build: passages stored without embeddings
+            vecs = self.embedder.encode_passages(
+                [index_text(p, self.docs[p.doc_id]) for p in missing])
+            stored.update(zip([p.passage_id for p in missing], vecs, strict=True))
+        dim = next(iter(stored.values())).shape[-1] if stored else previous.vectors.index.d
+        blocks = [(windows[p.passage_id] if p.passage_id in kept else stored[p.passage_id])
+                  .reshape(-1, dim) for p in self.passages]
+        matrix = np.concatenate(blocks) if blocks else np.zeros((0, dim), dtype=np.float32)
+        self.window_row = np.repeat(np.arange(len(blocks)), [len(b) for b in blocks])
+        self.vectors = Vectors.build(matrix)
+        self._tokens = {p.passage_id: old_tokens[p.passage_id] if p.passage_id in kept
+                        else tokenize(index_text(p, self.docs[p.doc_id]))
+                        for p in self.passages}
+        self.lexical = Lexical.from_tokens([self._tokens[pid] for pid in self.ids])
+        changed = {p.doc_id for p in self.passages if p.passage_id not in kept}
+        self._build_units(dim, {pid: previous.passage_units(pid) for pid in kept}, changed)
+
+    def passage_vectors(self) -> dict[str, np.ndarray]:
+        """Each passage's indexed vectors (one row per window), by passage id."""
+        if not self.ids:
+            return {}
+        counts = np.bincount(self.window_row, minlength=len(self.ids))
+        blocks = np.split(self.vectors.rows(), np.cumsum(counts)[:-1])
+        return dict(zip(self.ids, blocks, strict=True))
+
+    def passage_tokens(self) -> dict[str, list[str]]:
+        """Each passage's BM25 tokens, by passage id: kept by `updated`, else tokenized now (an
+        index loaded from its files holds only the BM25 matrix)."""
+        if self._tokens is None:
+            self._tokens = {p.passage_id: tokenize(index_text(p, self.docs[p.doc_id]))
+                            for p in self.passages}
+        return self._tokens
+
     def query_vector(self, text: str) -> np.ndarray:
         """The embedding of a query, kept for the next few calls: `ombuds ask` scores sentences
         against the question it has just searched for, and `ombuds provisions` searches twice."""
         if text not in self._query_vectors:
             if len(self._query_vectors) >= 32:
                 self._query_vectors.pop(next(iter(self._query_vectors)))
-            vec = self.embedder.encode([text])[0]
+            vec = self.embedder.encode_query(text)
             vec.setflags(write=False)
             self._query_vectors[text] = vec
         return self._query_vectors[text]
@@ -321,6 +430,8 @@ class Index:
             m &= np.isin(self.col_jur, f.jurisdiction)
         if f.passage_type:
             m &= np.isin(self.col_type, f.passage_type)
+        if f.language:
+            m &= np.isin(self.col_lang, f.language)
         lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
         if lo is not None or hi is not None:
             dated = self.col_date_lo > 0
@@ -333,25 +444,20 @@ class Index:
 
     def _dense(self, query: str, depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
         """Passages by their best-matching window (a long passage has several)."""
-        allowed = None if mask is None else np.flatnonzero(mask[self.window_row])
-        q = self.query_vector(query)
-        best: dict[str, float] = {}
-        for r, score in self.vectors.search(q, depth * 3, allowed):
-            pid = self.ids[self.window_row[r]]
-            if pid not in best:
-                best[pid] = score
-        return sorted(best.items(), key=lambda item: -item[1])[:depth]
+        return self._best_rows(self.vectors, self.window_row, query, depth * 3, depth, mask)
 
     def _dense_units(self, query: str, depth: int, mask: np.ndarray | None
                      ) -> list[tuple[str, float]]:
         """Passages by their best sentence unit (a sentence or a footnote)."""
-        allowed = None if mask is None else np.flatnonzero(mask[self.unit_row])
-        q = self.query_vector(query)
+        return self._best_rows(self.units, self.unit_row, query, depth * 4, depth, mask)
+
+    def _best_rows(self, vectors: Vectors, owner: np.ndarray, query: str, fetch: int,
+                   depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
+        """Passages by their best row of `vectors` (owner: row -> passage row)."""
+        allowed = None if mask is None else np.flatnonzero(mask[owner])
         best: dict[str, float] = {}
-        for r, score in self.units.search(q, depth * 4, allowed):
-            pid = self.ids[self.unit_row[r]]
-            if pid not in best:
-                best[pid] = score
+        for r, score in vectors.search(self.query_vector(query), fetch, allowed):
+            best.setdefault(self.ids[owner[r]], score)
         return sorted(best.items(), key=lambda item: -item[1])[:depth]
 
     def _lexical(self, query: str, depth: int, mask: np.ndarray | None
@@ -385,12 +491,15 @@ class Index:
         if mode != "dense":
             runs.append(self._lexical(query, depth, mask))
             weights.append(W_BM25 if mode == "hybrid" else 1.0)
-        if mode in ("hybrid", "hybrid-passages"):
-            ranked = minmax_fusion(runs, weights)
-        elif mode == "hybrid-rrf":
-            ranked = reciprocal_rank_fusion(runs)
-        else:
+        if (mode != "dense" and len(runs) > 1 and runs[-1] and is_cyrillic(query)
+                and english_only(self.model_name)):
+            runs, weights = runs[-1:], weights[-1:]  # BM25 alone: see ENGLISH_ONLY_NOTE
+        if len(runs) == 1:
             ranked = runs[0]
+        elif mode in ("hybrid", "hybrid-passages"):
+            ranked = minmax_fusion(runs, weights)
+        else:
+            ranked = reciprocal_rank_fusion(runs)
         scores = dict(ranked)
         candidates = [pid for pid, _ in ranked[:depth]]
         texts = {pid: self.passages[self.row[pid]].text for pid in candidates}
@@ -404,6 +513,28 @@ class Index:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _version(doc: dict | None) -> tuple | None:
+    """What tells a stored document's passages apart from an earlier ingest of it."""
+    return None if doc is None else (doc["content_hash"], doc["ingested_at"], doc["n_passages"])
+
+
+def _by_doc(passages: list[Passage]) -> dict[str, list[Passage]]:
+    out: dict[str, list[Passage]] = {}
+    for p in passages:
+        out.setdefault(p.doc_id, []).append(p)
+    return out
+
+
+def language_note(index: Index, query: str, hits: list[Hit]) -> str | None:
+    """ENGLISH_ONLY_NOTE when it matters for these results: a non-English query or passage,
+    with an English-only embedding model."""
+    if not english_only(index.model_name):
+        return None
+    foreign = any((index.docs[h.passage.doc_id]["language"] or "en") != "en" for h in hits)
+    return ENGLISH_ONLY_NOTE if foreign or is_cyrillic(query) else None
+
 
 
 def index_dir(store: Store) -> Path:
@@ -424,11 +555,17 @@ def _fsync_tree(folder: Path) -> None:
                 os.fsync(f.fileno())
 
 
-def check_model(store: Store, name: str) -> None:
-    """Refuse to mix embeddings of two models in one index."""
+def check_model(store: Store, name: str) -> str:
+    """Refuse to mix embeddings of two models in one index; returns the model identity to embed
+    with. The same model run by another backend (torch, onnx-int8) is no error: the store's own
+    identity wins, for queries and new documents alike, so its vectors all come from one backend
+    (`ombuds reindex` switches)."""
     built_with = store.get_meta("model")
-    if built_with and built_with != name and store.vectors_count() > 0:
-        raise IndexError_(
-            f"the index in {store.data_dir} was built with the model '{built_with}', not "
-            f"'{name}'; rebuild it with: ombuds reindex --model {name}"
-        )
+    if not built_with or store.vectors_count() == 0:
+        return name
+    if same_model(built_with, name):
+        return stored_model(built_with)
+    raise IndexError_(
+        f"the index in {store.data_dir} was built with the model '{built_with}', not "
+        f"'{name}'; rebuild it with: ombuds reindex --model {name}"
+    )

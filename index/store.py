@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS passages (
     date TEXT,
     addressee TEXT,
     instrument TEXT,
-    article TEXT
+    article TEXT,
+    ocr INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS embeddings (
     passage_id TEXT PRIMARY KEY REFERENCES passages(passage_id) ON DELETE CASCADE,
@@ -109,8 +110,15 @@ PASSAGE_COLUMNS = [
     "addressee",
     "instrument",
     "article",
+    "ocr",
 ]
+# Columns added after the first release: (table, column, definition), added to older databases.
+MIGRATIONS = [("passages", "ocr", "INTEGER NOT NULL DEFAULT 0")]
 JSON_COLUMNS = {"section", "footnotes", "legal_refs"}
+# by name: a migrated database has its added columns last, in whatever order they were added
+_QUOTED = ", ".join(f'"{c}"' for c in PASSAGE_COLUMNS)
+_MARKS = ", ".join("?" * len(PASSAGE_COLUMNS))
+INSERT_PASSAGE = f"INSERT INTO passages ({_QUOTED}) VALUES ({_MARKS})"
 
 
 @dataclass
@@ -119,6 +127,12 @@ class UnitVectors:
 
     units: list[Unit]
     vectors: np.ndarray
+
+
+def _unit_rows(units: dict[str, UnitVectors]) -> list[tuple]:
+    """Rows of the units table (vectors as float16) for passages' units."""
+    return [(pid, i, u.kind, u.start, u.end, u.note, uv.vectors[i].astype(np.float16).tobytes())
+            for pid, uv in units.items() for i, u in enumerate(uv.units)]
 
 
 def _pause_for_tests(point: str) -> None:
@@ -144,7 +158,18 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # deleted rows are overwritten with zeros, not left in free pages: a removed testimony
+        # must not stay readable in the database file
+        self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns that a database made by an earlier version lacks."""
+        for table, column, definition in MIGRATIONS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.db.execute(f'ALTER TABLE {table} ADD COLUMN "{column}" {definition}')
 
     def close(self) -> None:
         self.db.close()
@@ -158,6 +183,16 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every read inside sees the store as of the same commit (WAL
+        readers never wait for a writer), so a generation read with them stamps exactly them."""
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
 
     # --- documents ---------------------------------------------------------------------
 
@@ -183,11 +218,8 @@ class Store:
             if units:
                 db.executemany(
                     "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(p.passage_id, i, u.kind, u.start, u.end, u.note,
-                      units[p.passage_id].vectors[i].astype(np.float16).tobytes())
-                     for p in passages if p.passage_id in units
-                     for i, u in enumerate(units[p.passage_id].units)],
-                )
+                    _unit_rows({p.passage_id: units[p.passage_id] for p in passages
+                                if p.passage_id in units}))
             self._bump(db)
 
     # --- embeddings and index bookkeeping -------------------------------------------------
@@ -228,9 +260,7 @@ class Store:
         generation stays, since no document changed)."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(pid, i, u.kind, u.start, u.end, u.note, uv.vectors[i].astype(np.float16)
-                  .tobytes()) for pid, uv in units.items() for i, u in enumerate(uv.units)])
+                "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)", _unit_rows(units))
 
     def vectors_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
@@ -288,7 +318,7 @@ class Store:
         )
         _pause_for_tests("in-transaction")
         db.executemany(
-            f"INSERT INTO passages VALUES ({','.join('?' * len(PASSAGE_COLUMNS))})",
+            INSERT_PASSAGE,
             [self._row(p) for p in passages],
         )
 
@@ -300,11 +330,22 @@ class Store:
             for c in PASSAGE_COLUMNS
         )
 
-    def remove(self, doc_id: str) -> bool:
+    def remove(self, doc_id: str) -> dict | None:
+        """Remove a document with its passages and embeddings (cascade) in one transaction;
+        returns the removed document's row (without its text), None when there was none."""
         with self.transaction() as db:
-            cur = db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+            row = db.execute(
+                "SELECT doc_id, title, short_title, source_file, content_hash, n_passages "
+                "FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
             self._bump(db)
-        return cur.rowcount > 0
+        # copy the zeroed pages into the database file and empty the write-ahead log, which
+        # still holds the pages written when the document was ingested (best effort: a reader
+        # on an older snapshot makes SQLite leave the log for a later checkpoint)
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return dict(row)
 
     def documents(self) -> list[dict]:
         rows = self.db.execute(

@@ -140,7 +140,7 @@ def _units(doc: Document, blocks: list[Block]) -> list[_Unit]:
             )
             continue
         carried = ""
-        if b.kind == "article" and b.text.startswith("Article"):
+        if b.kind == "article" and b.text.startswith(("Article", "Статья")):
             carried = b.text.split("\n", 1)[0]
         for k, (s, e) in enumerate(_split_long(b.text, b.start)):
             prefix = f"{carried} (continued)\n" if carried and k else ""

@@ -141,27 +141,35 @@ def parse_legal(body: str, doc: Document) -> list[Block]:
 
 def _paragraphs(lines: list[str]) -> list[tuple[str | None, str]]:
     """Split an article body at its top-level numbered paragraphs ("1.", "2.", ...)."""
-    out: list[tuple[str | None, list[str]]] = []
-    expected = 1
-    style = None  # "." or ")": sub-items "1)" inside paragraph "1." are not paragraphs
-    for line in lines:
-        s = line.strip()
-        if not s:
-            if out and out[-1][1] and out[-1][1][-1] != "":
-                out[-1][1].append("")
-            continue
-        m = NUMBERED.match(s)
-        if m and int(m.group(1)) == expected and style in (None, m.group(2)):
-            style = m.group(2)
-            out.append((m.group(1), [s]))
-            expected += 1
-            continue
-        if not out:
-            out.append((None, []))
-        out[-1][1].append(s)
     result = []
-    for number, body in out:
+    for number, indices in numbered_groups(lines):
+        body = [lines[i].strip() for i in indices]
         text = re.sub(r"\n{3,}", "\n\n", "\n".join(body)).strip()
         if text:
             result.append((number, text))
     return result
+
+
+def numbered_groups(lines: list[str]) -> list[tuple[str | None, list[int]]]:
+    """The lines of an article body grouped by top-level numbered paragraph ("1.", "2.", or
+    "1)", "2)": whichever comes first; sub-items "1)" inside paragraph "1." stay inside it), as
+    (number, line indices); a blank line inside a paragraph is kept, once."""
+    out: list[tuple[str | None, list[int]]] = []
+    expected = 1
+    style = None
+    for i, line in enumerate(lines):
+        s = line.strip()
+        if not s:
+            if out and out[-1][1] and lines[out[-1][1][-1]].strip():
+                out[-1][1].append(i)
+            continue
+        m = NUMBERED.match(s)
+        if m and int(m.group(1)) == expected and style in (None, m.group(2)):
+            style = m.group(2)
+            out.append((m.group(1), [i]))
+            expected += 1
+            continue
+        if not out:
+            out.append((None, []))
+        out[-1][1].append(i)
+    return out

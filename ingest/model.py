@@ -114,6 +114,8 @@ class Passage:
     # a provision of a legal instrument
     instrument: str | None = None
     article: str | None = None
+    # the text was read by OCR from a page image: its quotation may hold recognition errors
+    ocr: bool = False
 
     @property
     def words(self) -> int:
@@ -127,6 +129,7 @@ class Passage:
         d = dict(d)
         d["footnotes"] = [Footnote(**f) for f in d.get("footnotes") or []]
         d["legal_refs"] = [LegalRef(**r) for r in d.get("legal_refs") or []]
+        d["ocr"] = bool(d.get("ocr"))  # SQLite stores it as 0/1
         return cls(**d)
 
 

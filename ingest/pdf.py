@@ -17,7 +17,8 @@ type) from body text. When that information is not available, footnotes are left
 
 Files that cannot be ingested raise `IngestError` with a one-line reason: empty, too large,
 corrupt, encrypted without the password, without any text (a scan), or with a garbled text
-layer (a broken font encoding, see `_garbled_reason`).
+layer (a broken font encoding, see `_garbled_reason`). Pages without text, or with a garbled
+or misread layer, are read by OCR first unless `ocr="never"` (ingest/ocr.py decides which).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ DOC_TIMEOUT_S = 600.0  # stop extracting further pages after this long
 MAX_PAGE_CHARS = 500_000  # a page giving more text than this is cut (pathological content)
 
 log = logging.getLogger(__name__)
-_GARBLED = "unreadable text layer (broken font encoding); OCR is not supported"
+_GARBLED = "unreadable text layer (broken font encoding)"
 
 
 @dataclass
@@ -58,6 +59,7 @@ class PdfPage:
     number: int  # 1-based physical page number
     text: str  # cleaned body text; paragraphs separated by "\n\n"
     footnotes: dict[str, str] = field(default_factory=dict)  # number -> text
+    ocr: bool = False  # the text was read from the page image by OCR
 
 
 @dataclass
@@ -71,8 +73,12 @@ class PdfText:
 # Entry point
 
 
-def read_pdf(path: Path, password: str | None = None, max_bytes: int | None = None) -> PdfText:
-    """Read the text of a PDF, page by page, cleaned. Raise IngestError if it cannot be used."""
+def read_pdf(path: Path, password: str | None = None, max_bytes: int | None = None,
+             ocr: str = "auto", progress: bool = False) -> PdfText:
+    """Read the text of a PDF, page by page, cleaned. Raise IngestError if it cannot be used.
+
+    ocr: "auto" (pages without a usable text layer are read by OCR), "always" or "never";
+    progress: show a progress bar over the OCRed pages."""
     path = Path(path)
     _check_file(path, max_bytes)
     with _quiet_pypdf():
@@ -80,28 +86,30 @@ def read_pdf(path: Path, password: str | None = None, max_bytes: int | None = No
         title = _title(reader)
         warns: list[str] = []
         raw_pages = _extract_pages(reader, warns)
+    raw_pages, why = _with_ocr(path, password, raw_pages, ocr, warns, progress)
 
     if not any(line.text for page in raw_pages for line in page.lines):
-        raise IngestError("no extractable text; OCR is not supported")
+        raise IngestError("no extractable text" + why)
 
-    all_raw = "\n".join(page.raw for page in raw_pages)
+    layer = [page for page in raw_pages if not page.ocr]
+    all_raw = "\n".join(page.raw for page in layer)
     reason = _garbled_reason(_text_stats(all_raw))
-    if reason:
+    if reason and len(layer) == len(raw_pages):
         log.debug("%s: garbled text layer: %s", path, reason)
-        raise IngestError(_GARBLED)
+        raise IngestError(_GARBLED + why)
     kept = []
     for page in raw_pages:
         stats = _text_stats(page.raw)
-        reason = _garbled_reason(stats) if stats.letters >= 100 else None
+        reason = _garbled_reason(stats) if stats.letters >= 100 and not page.ocr else None
         if reason:
             log.debug("%s: page %d: garbled text layer: %s", path, page.number, reason)
             warns.append(f"page {page.number}: skipped, garbled text layer (broken font encoding)")
         else:
             kept.append(page)
     if not any(line.text for page in kept for line in page.lines):
-        raise IngestError(_GARBLED)
+        raise IngestError(_GARBLED + why)
     raw_pages = kept
-    warns.extend(_ocr_warnings(raw_pages, all_raw))
+    warns.extend(_ocr_warnings([p for p in raw_pages if not p.ocr], all_raw))
 
     doc = _Doc(raw_pages)
     _remove_margin_line_numbers(doc)
@@ -114,10 +122,57 @@ def read_pdf(path: Path, password: str | None = None, max_bytes: int | None = No
         text = "\n\n".join(paragraphs)
         page_notes = notes.get(page.number, {})
         if text or page_notes:
-            pages.append(PdfPage(page.number, text, page_notes))
+            pages.append(PdfPage(page.number, text, page_notes, page.ocr))
     if not pages:
-        raise IngestError("no extractable text; OCR is not supported")
+        raise IngestError("no extractable text" + why)
     return PdfText(pages=pages, warnings=warns, title=title)
+
+
+def _with_ocr(path: Path, password: str | None, raw_pages: list[_RawPage], mode: str,
+              warns: list[str], progress: bool) -> tuple[list[_RawPage], str]:
+    """The pages with those that need OCR read by Tesseract (ingest/ocr.py chooses them), and
+    the end of an error message for when no usable text is left ("; OCR is off ...")."""
+    from . import ocr
+
+    if mode == "never":
+        return raw_pages, "; OCR is off (--ocr never)"
+    layers = [ocr.Layer(p.number, p.raw, _is_garbled(p), p.invisible) for p in raw_pages]
+    result = ocr.ocr_pages(path, ocr.choose(path, password, layers, mode), password, progress)
+    warns.extend(result.warnings)
+    if result.unavailable:
+        warns.append(f"{len(result.tried)} page(s) need OCR: {result.unavailable}")
+        return raw_pages, f"; {result.unavailable}"
+    if result.pages:
+        read = sorted(result.pages)
+        mean = sum(p.confidence for p in result.pages.values()) / len(read)
+        warns.append(f"OCR ({result.languages}) read {len(read)} page(s) ({_ranges(read)}), "
+                     f"mean word confidence {mean:.0f}%: expect recognition errors")
+    out = []
+    for page in raw_pages:
+        found = result.pages.get(page.number)
+        if found is None:
+            out.append(page)
+            continue
+        lines = [_Line(_clean_line(t)) for t in found.text.split("\n")]
+        out.append(_RawPage(page.number, found.text, lines, invisible=False, ocr=True))
+    return out, (f"; OCR found no readable text on {len(result.tried)} page(s)"
+                 if result.tried else "")
+
+
+def _is_garbled(page: _RawPage) -> bool:
+    stats = _text_stats(page.raw)
+    return stats.letters >= 10 and _garbled_reason(stats) is not None
+
+
+def _ranges(numbers: list[int]) -> str:
+    """ "1-3, 7" from [1, 2, 3, 7]."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return ", ".join(f"{r[0]}-{r[-1]}" if len(r) > 1 else str(r[0]) for r in runs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,6 +336,7 @@ class _RawPage:
     lines: list[_Line]
     invisible: bool  # text drawn in render mode 3 (invisible): an OCR layer over a scan
     cut: bool = False  # the text was cut at MAX_PAGE_CHARS
+    ocr: bool = False  # read from the page image by OCR (ingest/ocr.py)
 
 
 def _extract_pages(reader: PdfReader, warns: list[str]) -> list[_RawPage]:

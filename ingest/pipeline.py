@@ -1,8 +1,14 @@
 """Files -> Documents -> Passages: finding files, reading metadata, checking input, parsing.
 
+Formats: PDF (scanned pages through OCR, ingest/ocr.py), Markdown and plain text, Word
+(.docx, ingest/docx.py) and saved web pages (.html, ingest/html.py); each becomes text that one
+parser reads, so headings, numbered paragraphs and footnotes work the same in all of them. The
+document's language is detected (ingest/language.py); a Russian law or code is parsed into its
+articles (ingest/russian.py).
+
 Metadata comes, in order of precedence, from a file's YAML front matter (legal texts), from a
 `manifest.yaml` beside it (the shipped corpus), and from the file itself (first heading, PDF
-title, file name).
+title, an act's heading, file name).
 """
 
 from __future__ import annotations
@@ -17,16 +23,21 @@ import yaml
 
 from .chunk import assemble_text, chunk
 from .instruments import instrument_for_document
+from .language import detect_language
 from .legal import looks_like_legal_text, parse_legal, split_front_matter
 from .legalrefs import extract_legal_refs
 from .model import DOCUMENT_KINDS, Document, IngestError, Passage
+from .ocr import MODES as OCR_MODES
+from .russian import act_header, looks_like_russian_legal_text, parse_russian_legal
 from .text import MD_HEADING, clean_inline, parse_text
 
 # Bump when parsing or chunking changes, so that unchanged files are re-ingested once.
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED = sorted(TEXT_SUFFIXES | PDF_SUFFIXES)
+DOCX_SUFFIXES = {".docx"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED = sorted(TEXT_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES | HTML_SUFFIXES)
 # Documentation that lives beside documents in a folder, not documents themselves.
 FOLDER_DOCS = re.compile(r"^(readme|sources|license|licence|changelog|manifest)\b", re.IGNORECASE)
 DEFAULT_MAX_MB = 50.0
@@ -88,12 +99,21 @@ def read_checked(path: Path, max_mb: float) -> bytes:
 
 
 def file_type(path: Path, data: bytes) -> str:
-    """ "pdf" or "text", judged by content first and by name second."""
+    """ "pdf", "docx", "html" or "text", judged by content first and by name second."""
     if data[:1024].lstrip().startswith(b"%PDF"):
         return "pdf"
     suffix = path.suffix.lower()
     if suffix in PDF_SUFFIXES:
         raise IngestError("not a PDF (no %PDF header): corrupt or mislabelled file")
+    if suffix in DOCX_SUFFIXES:
+        if not data.startswith(b"PK\x03\x04"):
+            raise IngestError("not a Word document (not a .docx package): corrupt or mislabelled "
+                              "file (an old .doc must be saved as .docx)")
+        return "docx"
+    if suffix in HTML_SUFFIXES:
+        if b"\x00" in data[:8192]:
+            raise IngestError("binary content in a web page (unsupported file type)")
+        return "html"
     if suffix not in TEXT_SUFFIXES:
         raise IngestError(
             f"unsupported file type '{suffix or path.name}' (supported: {', '.join(SUPPORTED)})"
@@ -158,30 +178,75 @@ class Prepared:
 
     path: Path
     data: bytes
-    kind: str  # "pdf" or "text"
+    kind: str  # "pdf", "docx", "html" or "text"
     meta: dict
     doc_id: str
     content_hash: str
     max_mb: float
+    ocr: str = "auto"  # PDFs: "auto", "always" or "never" (ingest/ocr.py)
 
 
-def prepare(path: Path, max_mb: float = DEFAULT_MAX_MB) -> Prepared:
+def prepare(path: Path, max_mb: float = DEFAULT_MAX_MB, ocr: str = "auto") -> Prepared:
     """Check a file and read its metadata. Raises IngestError with a one-line reason."""
+    if ocr not in OCR_MODES:
+        raise IngestError(f"unknown OCR mode '{ocr}' (one of: {', '.join(OCR_MODES)})")
     data = read_checked(path, max_mb)
     kind = file_type(path, data)
     meta = document_meta(path, data, kind)
     doc_id = str(meta.get("id") or slug(path.stem))
-    return Prepared(path, data, kind, meta, doc_id, content_hash(data, meta), max_mb)
+    # the OCR mode changes what a PDF gives, so a PDF ingested with another mode is parsed again
+    hashed = meta | {"ocr": ocr} if kind == "pdf" and ocr != "auto" else meta
+    return Prepared(path, data, kind, meta, doc_id, content_hash(data, hashed), max_mb, ocr)
 
 
-def load(path: Path, max_mb: float = DEFAULT_MAX_MB) -> tuple[Document, list[Passage]]:
+def load(path: Path, max_mb: float = DEFAULT_MAX_MB, ocr: str = "auto"
+         ) -> tuple[Document, list[Passage]]:
     """Parse one file into its Document and passages. Raises IngestError with a one-line reason."""
-    return parse(prepare(path, max_mb))
+    return parse(prepare(path, max_mb, ocr))
 
 
-def parse(prep: Prepared) -> tuple[Document, list[Passage]]:
-    """The Document and passages of a prepared file."""
-    path, data, kind, meta, max_mb = prep.path, prep.data, prep.kind, prep.meta, prep.max_mb
+@dataclass
+class Body:
+    """A file as text for the parser."""
+
+    text: str
+    markdown: bool  # Markdown (headings with "#") rather than plain text
+    title: str  # a title found in the file (PDF metadata, Word title, page title, heading)
+    ocr_pages: set[int]  # the numbers of the PDF pages read by OCR
+
+
+def _body(prep: Prepared, doc: Document, progress: bool) -> Body:
+    path, data, kind = prep.path, prep.data, prep.kind
+    if kind == "pdf":
+        from .pdf import read_pdf  # pypdf and the OCR tools are only needed for PDFs
+
+        pdf = read_pdf(path, max_bytes=int(prep.max_mb * 1024 * 1024), ocr=prep.ocr,
+                       progress=progress)
+        doc.stats["warnings"] = pdf.warnings
+        raw = "\n\n".join(
+            f"⟦page {p.number}⟧\n\n{p.text}"
+            + "".join(f"\n\n<sup>{n}.</sup> {t}" for n, t in p.footnotes.items())
+            for p in pdf.pages
+        )
+        return Body(raw, False, pdf.title or "", {p.number for p in pdf.pages if p.ocr})
+    if kind == "docx":
+        from .docx import read_docx
+
+        found = read_docx(path)
+        return Body(found.markdown, True, found.title, set())
+    if kind == "html":
+        from .html import read_html
+
+        page = read_html(data)
+        return Body(page.markdown, True, page.title, set())
+    _, text = split_front_matter(decode_text(data))
+    return Body(text, path.suffix.lower() in (".md", ".markdown"), _first_heading(text) or "",
+                set())
+
+
+def parse(prep: Prepared, progress: bool = False) -> tuple[Document, list[Passage]]:
+    """The Document and passages of a prepared file; progress shows a bar over OCRed pages."""
+    path, kind, meta = prep.path, prep.kind, prep.meta
     doc = Document(
         doc_id=prep.doc_id,
         title=str(meta.get("title") or ""),
@@ -193,32 +258,36 @@ def parse(prep: Prepared) -> tuple[Document, list[Passage]]:
             setattr(doc, k, meta[k] if k == "back_matter" else str(meta[k]))
 
     instrument = None
-    if kind == "pdf":
-        from .pdf import read_pdf  # pypdf is only needed for PDFs
-
-        pdf = read_pdf(path, max_bytes=int(max_mb * 1024 * 1024))
-        doc.title = doc.title or pdf.title or path.stem
-        doc.stats["warnings"] = pdf.warnings
-        raw = "\n\n".join(
-            f"⟦page {p.number}⟧\n\n{p.text}"
-            + "".join(f"\n\n<sup>{n}.</sup> {t}" for n, t in p.footnotes.items())
-            for p in pdf.pages
-        )
-        doc.blocks = parse_text(raw, doc, markdown=False)
+    found = _body(prep, doc, progress)
+    body, found_title = found.text, found.title
+    if not meta.get("language"):
+        doc.language = detect_language(body)
+    if kind == "text" and looks_like_legal_text(body):
+        doc.title = doc.title or found_title or path.stem
+        doc.kind = doc.kind if doc.kind != "report" else "law"
+        doc.blocks = parse_legal(body, doc)
+        instrument = instrument_for_document(doc.title, doc.short_title) or doc.doc_id
+    elif looks_like_russian_legal_text(body):
+        head = act_header(body)
+        doc.title = doc.title or head.title or found_title or path.stem
+        doc.short_title = doc.short_title or head.short_title
+        doc.date = doc.date or head.date
+        doc.jurisdiction = doc.jurisdiction or head.jurisdiction
+        doc.kind = doc.kind if doc.kind != "report" else head.kind or "law"
+        doc.blocks = parse_russian_legal(body, doc)
+        instrument = (instrument_for_document(doc.title, doc.short_title) or head.instrument
+                      or doc.doc_id)
     else:
-        _, body = split_front_matter(decode_text(data))
-        doc.title = doc.title or _first_heading(body) or path.stem
-        if looks_like_legal_text(body):
-            doc.kind = doc.kind if doc.kind != "report" else "law"
-            doc.blocks = parse_legal(body, doc)
-            instrument = instrument_for_document(doc.title, doc.short_title) or doc.doc_id
-        else:
-            doc.blocks = parse_text(body, doc, markdown=path.suffix.lower() in (".md", ".markdown"))
+        doc.title = doc.title or found_title or path.stem
+        doc.blocks = parse_text(body, doc, markdown=found.markdown)
     doc.short_title = doc.short_title or doc.title
     assemble_text(doc)
     passages = chunk(doc, instrument=instrument)
     if not passages:
         raise IngestError("no text passages found")
+    for p in passages:  # a passage with any text from an OCRed page carries the mark
+        pages = range(p.page, (p.page_end or p.page) + 1) if p.page else range(0)
+        p.ocr = any(n in found.ocr_pages for n in pages)
     jurisdiction = doc.jurisdiction if doc.jurisdiction not in ("", "international") else None
     previous = ""
     for p in passages:

@@ -39,6 +39,29 @@ def un():
     return load(UN)
 
 
+def image_pdf(images: list, dpi: int = 200) -> bytes:
+    """A PDF of page images and nothing else (no text layer): what a scanner makes."""
+    import io
+
+    from fpdf import FPDF
+
+    pdf = FPDF(unit="pt")
+    for image in images:
+        width, height = image.size[0] * 72 / dpi, image.size[1] * 72 / dpi
+        pdf.add_page(format=(width, height))
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        pdf.image(buffer, x=0, y=0, w=width, h=height)
+    return bytes(pdf.output())
+
+
+def blank_scan() -> bytes:
+    """One white scanned page: OCR finds nothing on it."""
+    from PIL import Image
+
+    return image_pdf([Image.new("L", (1654, 2339), 255)])
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1, for a test server."""
     with socket.socket() as s:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import FIDH, PDFS, UN
+from conftest import FIDH, PDFS, UN, blank_scan
 
 from app.cli import cli
 from index.store import Store
@@ -93,9 +93,16 @@ BAD_FILES = {
     "fake.pdf": (b"this is not a pdf at all", "not a PDF"),
     "truncated.pdf": ((PDFS / "un-ahrc-upr-truncated-half.pdf").read_bytes(), "corrupt"),
     "locked.pdf": ((PDFS / "encrypted-aes256-user-password.pdf").read_bytes(), "password"),
-    "scan.pdf": (
-        (PDFS / "un-ohchr-letter-scanned-image-only.pdf").read_bytes(),
-        "no extractable text; OCR is not supported",
+    "scan.pdf": (blank_scan(), "no extractable text; OCR found no readable text on 1 page(s)"),
+    "mojibake.pdf": (
+        (PDFS / "jp-official-gazette-cjk-encrypted-empty-password.pdf").read_bytes(),
+        "unreadable text layer (broken font encoding); OCR found no readable text",
+    ),
+    "broken.docx": (b"PK\x03\x04 a truncated Word file", "not a readable Word document"),
+    "old.docx": (b"\xd0\xcf\x11\xe0 a Word 97 file renamed", "not a Word document"),
+    "menu.html": (
+        b"<html><body><nav><a href='/'>Home</a> <a href='/about'>About</a></nav></body></html>",
+        "no main text found in the web page",
     ),
 }
 

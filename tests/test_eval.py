@@ -85,19 +85,42 @@ def test_hybrid_retrieval_stays_above_the_floors(full_data):
     floors = json.loads(ev.FLOORS.read_text())
     index = Index.open(full_data)
     results, _, _ = ev.evaluate_index(index, QUESTIONS, modes=("hybrid",))
-    overall = results["hybrid"]["overall"]
+    overall = results["hybrid"]["test"]["overall"]  # floors are on the test split
     print(f"hybrid: {overall}")
     for metric, floor in floors["hybrid"].items():  # "_comment" is not a system
         assert overall[metric] >= floor, f"hybrid {metric} {overall[metric]:.3f} < {floor}"
 
 
-def test_ask_declines_unanswerable_and_cites_gold(full_data):
-    """`ombuds ask` on every unanswerable question and every fourth answerable one stays above
-    the floors (the full set is measured by `ombuds eval`)."""
+def test_ask_stays_above_the_floors_on_the_test_split(full_data):
+    """`ombuds ask` on every test-split question (the models were fitted on dev only) stays
+    above the floors, set a little under the measured test figures."""
     floors = json.loads(ev.FLOORS.read_text())["answers"]
-    answerable = [q for q in QUESTIONS if q["answerable"]][::4]
-    sample = [q for q in QUESTIONS if not q["answerable"]] + answerable
-    answers = ev.evaluate_answers(Index.open(full_data), sample)
-    print(f"ask: {answers}")
+    test = [q for q in QUESTIONS if q["split"] == "test"]
+    answers = ev.evaluate_answers(Index.open(full_data), test)["test"]
+    print(f"ask (test split): {answers}")
     for metric, floor in floors.items():
         assert answers[metric] >= floor, f"{metric} {answers[metric]:.3f} < {floor}"
+
+
+def test_llm_eval_summary_shares_and_latency():
+    from eval.llm import summarise, table
+
+    def row(outcome, seconds, detail=None, after=0.2, gold=False):
+        return {"outcome": outcome, "detail": detail, "seconds": seconds,
+                "generation_seconds": seconds - 1, "tokens": 40, "after_last_token": after,
+                "gold": gold}
+
+    rows = [row("shown", 10, gold=True), row("shown", 12),
+            row("unverified", 20, "a sentence cites no passage: \"x\""),
+            row("timeout", 61, "no token within 60 s", after=None), row("not asked", 2)]
+    m = summarise(rows)
+    # 4 asked (the declined question is not sent): 2 shown, 1 unverified, 1 timeout
+    assert (m["questions"], m["asked"], m["shown"], m["shown_share"]) == (5, 4, 2, 0.5)
+    assert m["fallback_share"] == {"unverified": 0.25, "timeout": 0.25, "server error": 0.0,
+                                   "no answer": 0.0}
+    assert m["unverified_because"] == {"a sentence cites no passage": 1}
+    assert m["shown_with_gold"] == 0.5 and m["median_seconds"] == 16  # of 10, 12, 20, 61
+    assert m["max_after_last_token_seconds"] == 0.2
+    text = table({"model": "m", "max_tokens": 256, "timeout": 60, "idle_timeout": 10,
+                  "limit": None, "splits": {"dev": m}})
+    assert "| dev | 5 | 4 | 2 (50.0%) | 25% / 25% / 0% / 0% | 50% | 16.0 s |" in text

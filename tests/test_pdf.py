@@ -26,8 +26,9 @@ PASSWORDS = {
 
 AMNESTY_2007_BROKEN_PAGES = [59, 73, 94, 109, 115, 125, 127, 167]
 
-# Expected outcome per file (SOURCES.md): ("ok", minimum pages, minimum characters) or
-# ("error", the start of the IngestError message).
+# Expected outcome per file (SOURCES.md) of the text layer alone (ocr="never"; tests/test_ocr.py
+# covers OCR): ("ok", minimum pages, minimum characters) or ("error", the start of the
+# IngestError message).
 EXPECTED: dict[str, tuple] = {
     "un-ahrc-upr-national-report-slovenia-2009.pdf": ("ok", 24, 60_000),
     "un-ahrc-upr-stakeholders-summary-endnotes-2019.pdf": ("ok", 14, 30_000),
@@ -37,7 +38,7 @@ EXPECTED: dict[str, tuple] = {
     "un-ahrc-decision-single-page.pdf": ("ok", 1, 1_000),
     "un-ohchr-letter-scanned-image-only.pdf": (
         "error",
-        "no extractable text; OCR is not supported",
+        "no extractable text; OCR is off (--ocr never)",
     ),
     "un-ohchr-letter-scanned-noisy-ocr-layer.pdf": ("ok", 3, 5_000),
     "un-ahrc-upr-broken-xref-no-root.pdf": ("error", "corrupt or truncated PDF (Cannot find Root"),
@@ -51,12 +52,12 @@ EXPECTED: dict[str, tuple] = {
     "ru-contract-template-word2010-russian.pdf": ("ok", 4, 9_000),
     "jp-official-gazette-cjk-encrypted-empty-password.pdf": (
         "error",
-        "unreadable text layer (broken font encoding); OCR is not supported",
+        "unreadable text layer (broken font encoding); OCR is off (--ocr never)",
     ),
     "cn-government-land-use-standard-table.pdf": ("ok", 1, 1_000),
     "czech-non-unicode-cmap-garbled-text.pdf": (
         "error",
-        "unreadable text layer (broken font encoding); OCR is not supported",
+        "unreadable text layer (broken font encoding); OCR is off (--ocr never)",
     ),
     "arabic-rtl-text.pdf": ("ok", 1, 15),
     "latex-two-column-lorem.pdf": ("ok", 3, 6_000),
@@ -76,7 +77,7 @@ needs_corpus = pytest.mark.skipif(not PDF_DIR.is_dir(), reason="no /work/shared/
 def _read(name: str, password: str | None = None) -> PdfText | IngestError:
     """read_pdf, once per file and password for the whole test module (some files are big)."""
     try:
-        return read_pdf(PDF_DIR / name, password=password)
+        return read_pdf(PDF_DIR / name, password=password, ocr="never")
     except IngestError as e:
         return e
 

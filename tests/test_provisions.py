@@ -139,10 +139,11 @@ def test_situations_set_and_graph_beats_plain_retrieval(index):
     results = ev.evaluate_situations(index, situations)
     print(results)
     floors = json.loads(ev.FLOORS.read_text())["provisions"]
-    for metric, floor in floors.items():
-        assert results["graph"][metric] >= floor, f"{metric} {results['graph'][metric]}"
-    assert results["graph"]["R@5"] > results["plain"]["R@5"]
-    assert results["graph"]["MRR@10"] > results["plain"]["MRR@10"]
+    graph_test, plain_test = results["graph"]["test"], results["plain"]["test"]
+    for metric, floor in floors.items():  # floors are on the test split
+        assert graph_test[metric] >= floor, f"{metric} {graph_test[metric]}"
+    assert graph_test["R@5"] > plain_test["R@5"]
+    assert graph_test["MRR@10"] > plain_test["MRR@10"]
 
 
 def test_cli_provisions_json(full_data):

@@ -372,7 +372,8 @@ def test_cli_search_json(corpus_data):
     lines = out.strip().splitlines()
     assert len(lines) == 1
     obj = json.loads(lines[0])
-    assert set(obj) == {"query", "hits"} and obj["query"] == "they took our passports"
+    assert set(obj) == {"query", "note", "hits"} and obj["query"] == "they took our passports"
+    assert obj["note"] is None  # English query, English passages: no note on the model
     assert len(obj["hits"]) == 4
     assert all(HIT_FIELDS <= h.keys() for h in obj["hits"])
     assert [h["rank"] for h in obj["hits"]] == [1, 2, 3, 4]

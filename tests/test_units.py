@@ -1,0 +1,138 @@
+"""Sentence units (index/units.py): every sentence and footnote of a passage has its own stored
+vector, retrieval scores a passage by its best unit, and long queries are read whole."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+import pytest
+
+from index.embed import get_embedder
+from index.lexical import LONG_QUERY_TERMS, Lexical, tokenize
+from index.search import Index
+from index.units import passage_units, sentence_spans
+from ingest.model import Footnote, Passage
+
+
+def _passage(text: str, **kw) -> Passage:
+    return Passage(passage_id="p1", doc_id="d", seq=0, passage_type=kw.pop("passage_type",
+                   "narrative"), section=kw.pop("section", ("I. Wages", "1. Delays")),
+                   text=text, start=0, end=len(text), **kw)
+
+
+def test_units_are_sentences_and_footnotes_with_a_context_line():
+    p = _passage("Wages were paid late. Art. 3 was cited by no one at all. Ibid. The farmer "
+                 "kept the passports of all workers.",
+                 footnotes=[Footnote("12", "Interview with a migrant, Almaty, 2017.")])
+    units = passage_units(p, {"title": "A report", "short_title": "FIDH 2018"})
+    sentences = [u for u in units if u.kind == "sentence"]
+    assert [p.text[u.start:u.end] for u in sentences] == [
+        "Wages were paid late.", "Art. 3 was cited by no one at all.",
+        "Ibid. The farmer kept the passports of all workers."]  # "Ibid." is too short alone
+    assert all(u.text.startswith("FIDH 2018 | 1. Delays\n") for u in units)
+    note = units[-1]
+    assert note.kind == "footnote" and note.note == "12" and note.start == -1
+    assert note.text.endswith("Interview with a migrant, Almaty, 2017.")
+
+
+def test_a_provision_unit_carries_its_article_heading():
+    text = "Article 113. Terms of wage payment\n1. Wages are paid at least once a month."
+    p = _passage(text, passage_type="provision", section=("Chapter 9", "Article 113"))
+    units = passage_units(p, {"title": "Labour Code", "short_title": "Labour Code"})
+    assert units[-1].text.startswith("Labour Code | Article 113. Terms of wage payment\n")
+
+
+def test_sentence_spans_cover_a_passage_of_one_short_line():
+    assert sentence_spans("Article 7") == [(0, 9)]
+
+
+def test_long_query_keeps_its_most_specific_terms_once():
+    letters = "bcdfghjklmnpqrstvwxz"
+    fillers = [f"{a}o{b}an" for a in letters for b in letters][:45]  # made-up words
+    texts = ["court court court court", "habeas corpus"]
+    texts += [f"court {w}" for w in fillers] + [f"{w} fine" for w in fillers]  # each twice
+    lexical = Lexical.build(texts)
+    query = "court " * 30 + " ".join(fillers[: LONG_QUERY_TERMS + 1]) + " habeas corpus"
+    assert len(set(tokenize(query))) > LONG_QUERY_TERMS
+    hits = [row for row, _ in lexical.search(query, k=3)]
+    assert hits[0] == 1  # the rare terms, not the passage repeating the common one
+    assert 0 not in hits
+    assert lexical.idf(tokenize("habeas")[0]) > lexical.idf(tokenize("court")[0])
+
+
+def test_long_query_is_embedded_whole():
+    embedder = get_embedder()
+    start = "Migrant workers picked tobacco on a farm near Almaty. " * 3
+    tail = "The employer kept their passports and paid nothing until the harvest ended. " * 30
+    whole = embedder.encode_query(start + tail)
+    first_part = embedder.encode([start + tail])[0]  # the model alone reads only the start
+    about_tail = embedder.encode(["The employer kept their passports and paid nothing."])[0]
+    assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-4
+    assert float(whole @ about_tail) > float(first_part @ about_tail)
+
+
+@pytest.fixture(scope="module")
+def index(corpus_data):
+    return Index.open(corpus_data)
+
+
+def test_every_passage_has_stored_units_and_vectors(index, corpus_data):
+    db = sqlite3.connect(corpus_data / "ombuds.sqlite3")
+    with_units = {r[0] for r in db.execute("SELECT DISTINCT passage_id FROM units")}
+    assert with_units == set(index.ids)
+    assert len(index.unit_row) == index.units.size == len(index.unit_span)
+    spans, vecs = index.passage_units(index.ids[0])
+    assert len(spans) == len(vecs) > 0 and vecs.shape[1] == 384
+
+
+def test_unit_vectors_match_their_sentences(index):
+    """The stored vector of a unit is the embedding of its context line and sentence."""
+    p = index.passages[5]
+    spans, vecs = index.passage_units(p.passage_id)
+    units = passage_units(p, index.docs[p.doc_id])
+    fresh = index.embedder.encode([units[0].text])[0]
+    assert (spans[0][0], spans[0][1]) == (units[0].start, units[0].end)
+    # stored as float16; the int8 ONNX backend quantises activations per batch, so a sentence
+    # embedded alone differs slightly from the same sentence embedded in a batch
+    assert float(fresh @ vecs[0]) > 0.99
+
+
+def test_a_clause_deep_in_a_passage_is_found_by_its_sentence(index):
+    """The best unit of a passage can be one sentence among many: searching with a sentence's
+    own words finds its passage first in the units run."""
+    long = max(index.passages, key=lambda p: len(p.text))
+    spans, _ = index.passage_units(long.passage_id)
+    s, e = spans[len(spans) // 2]
+    run = index._dense_units(long.text[s:e], 5, None)
+    assert run[0][0] == long.passage_id
+
+
+def test_reingest_reuses_stored_unit_vectors(corpus_data, copy_data):
+    from conftest import UN
+
+    from index.store import Store
+    from index.update import put_document
+    from ingest.pipeline import load
+
+    data = copy_data(corpus_data)
+    store = Store(data)
+    doc, passages = load(UN)
+    before = store.unit_vectors(doc.doc_id)
+
+    class NoEmbedding:  # an unchanged document must not be embedded again
+        name, dim = get_embedder().name, get_embedder().dim
+
+        def encode_passages(self, texts):
+            assert not texts
+            return []
+
+        def encode(self, texts):
+            assert not texts
+            return np.zeros((0, self.dim), dtype=np.float32)
+
+    put_document(store, NoEmbedding(), doc, passages)
+    after = store.unit_vectors(doc.doc_id)
+    assert before.keys() == after.keys()
+    pid = next(iter(before))
+    assert np.array_equal(before[pid].vectors, after[pid].vectors)
