@@ -137,14 +137,15 @@ def open_index(data_dir: Path | None = None, model: str | None = None,
     return Index.open(data_dir, model)
 
 
-def check_store_model(store: PassageStore, name: str) -> None:
-    """Refuse to add vectors of another model (IndexError_ with one line; nothing written)."""
+def check_store_model(store: PassageStore, name: str) -> str:
+    """Refuse to add vectors of another model (IndexError_ with one line; nothing written);
+    returns the model identity to embed with (the store's own when only the embedding
+    backend differs)."""
     if isinstance(store, Store):
         from .search import check_model
 
-        check_model(store, name)
-    else:
-        store.check_model(name)
+        return check_model(store, name)
+    return store.check_model(name)
 
 
 def finish_writes(store: PassageStore, model: str) -> None:

@@ -35,7 +35,9 @@ from __future__ import annotations
 import json
 import logging
 import time
+import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,9 +45,9 @@ import numpy as np
 
 from ingest.model import Document, Passage
 
-from .embed import configured_model
-from .lexical import Lexical, tokenize
-from .search import Filters, Index, IndexError_, _bound, date_span, index_text
+from .embed import configured_model, same_model, stored_model
+from .lexical import LONG_QUERY_TERMS, Lexical, tokenize
+from .search import Filters, Index, IndexError_, _bound, _by_doc, _version, date_span, index_text
 from .store import Store, UnitVectors, _pause_for_tests, default_data_dir
 from .units import Unit
 
@@ -54,6 +56,8 @@ DOCS, PASSAGES, WINDOWS, UNITS, TEXTS = (PREFIX + n for n in
                                          ("documents", "passages", "windows", "units", "texts"))
 COLLECTIONS = (DOCS, PASSAGES, WINDOWS, UNITS, TEXTS)
 META_ID = "~ombuds"  # the reserved documents row: model, dimension, schema
+GEN_ID = "~generation"  # the reserved documents row whose version is the store's generation
+RESERVED = [META_ID, GEN_ID]
 SCHEMA_VERSION = 1
 BATCH = 500  # rows per insert: well under gRPC's 64 MB message limit
 TEXT_CHUNK = 16_000  # characters per text chunk: at most 64 KB in UTF-8
@@ -198,7 +202,9 @@ class MilvusStore:
                  create: bool = False) -> None:
         self.data_dir = Path(data_dir or default_data_dir())
         self.client, self.uri = connect(uri, token)
+        self.token = token
         self.path = self.uri  # what `ombuds ingest` names as where the store is
+        self._snapshot_generation: int | None = None
         self.lite = is_lite(self.uri)
         self._pinned: dict[str, dict] | None = None
         self._info: dict = {}
@@ -276,13 +282,18 @@ class MilvusStore:
             self._create(DOCS, dim=2)
         self._write_info({"schema": SCHEMA_VERSION, **self._read_info(), key: value})
 
-    def check_model(self, name: str) -> None:
-        """Refuse vectors of another model (before anything is written)."""
+    def check_model(self, name: str) -> str:
+        """Refuse vectors of another model (before anything is written); returns the model
+        identity to embed with, as index/search.check_model does: the same model run by another
+        embedding backend (torch, onnx-int8) is no error, the store's own identity wins."""
         built_with = self.get_meta("model")
-        if built_with and built_with != name:
-            raise MilvusError(f"the Milvus store at {self.uri} holds vectors of the model "
-                              f"'{built_with}', not '{name}'; use --model {built_with}, or "
-                              "migrate or ingest into another --milvus-uri")
+        if not built_with or self.vectors_count() == 0:
+            return name
+        if same_model(built_with, name):
+            return stored_model(built_with)
+        raise MilvusError(f"the Milvus store at {self.uri} holds vectors of the model "
+                          f"'{built_with}', not '{name}'; use --model {built_with}, or "
+                          "migrate or ingest into another --milvus-uri")
 
     def _ensure(self, dim: int) -> None:
         existing = set(self.client.list_collections())
@@ -304,10 +315,42 @@ class MilvusStore:
         opened on the store keeps one consistent view)."""
         self._pinned = self._documents_rows()
 
+    @property
+    def generation(self) -> int:
+        """The store's generation: the version of the reserved row GEN_ID, set (to the time in
+        ns) by every write that changes what readers see, after that change (a documents row
+        upserted or deleted); 0 for a store no such write has touched. One read by primary key
+        (about 1 ms on Milvus Lite). Inside `snapshot()`, the one read as it began."""
+        if self._snapshot_generation is not None:
+            return self._snapshot_generation
+        if DOCS not in self.client.list_collections():
+            return 0
+        rows = self.client.query(DOCS, ids=[GEN_ID], output_fields=["version"])
+        return int(rows[0]["version"]) if rows else 0
+
+    @contextmanager
+    def snapshot(self) -> Iterator[MilvusStore]:
+        """What Store.snapshot gives Index: the generation read first, then the documents rows
+        pinned, so the generation never names more than the rows read with it (a write between
+        the two bumps the generation again, and the next check reloads)."""
+        generation = self.generation
+        self.pin()
+        self._snapshot_generation = generation
+        try:
+            yield self
+        finally:
+            self._snapshot_generation = None
+
+    def _bump(self) -> None:
+        """A new generation, after a change readers can see."""
+        self.client.upsert(DOCS, [{"key": GEN_ID, "version": time.time_ns(), "content_hash": "",
+                                   "n_passages": 0, "ingested_at": "", "info": {},
+                                   "nil": [0.0, 0.0]}])
+
     def _documents_rows(self) -> dict[str, dict]:
         if DOCS not in self.client.list_collections():
             return {}
-        rows = self.client.query(DOCS, filter=f'key != "{META_ID}"',
+        rows = self.client.query(DOCS, filter=f"key not in {_quote(RESERVED)}",
                                  output_fields=["version", "content_hash", "n_passages",
                                                 "ingested_at", "info"])
         return {r["key"]: r for r in rows}
@@ -413,6 +456,7 @@ class MilvusStore:
             "n_passages": len(passages),
             "ingested_at": ingested_at or datetime.now(UTC).isoformat(timespec="seconds"),
             "info": {k: getattr(doc, k) for k in DOC_INFO}, "nil": [0.0, 0.0]}])
+        self._bump()
         _pause_for_tests("milvus-visible")
         if self._pinned is not None:
             self._pinned = self._documents_rows()
@@ -431,15 +475,33 @@ class MilvusStore:
         self._delete_rows(f"version < {before}" + (f" and version not in {current}"
                                                     if current else ""))
 
-    def remove(self, doc_id: str) -> bool:
-        if doc_id not in self._documents_rows():
-            return False
+    def remove(self, doc_id: str) -> dict | None:
+        """Remove a document: its documents row (readers stop seeing it there), a new
+        generation, then its rows of every version in every collection. Returns the removed
+        document's row as Store.remove does (without its text), None when there was none.
+
+        Milvus deletes by tombstones: the rows are gone for every search and read at once, but
+        their bytes stay in the segment files until Milvus compacts them (a server, asked
+        here; Milvus Lite compacts on its own schedule), unlike the embedded store's secure
+        delete (README: Backends)."""
+        row = self._documents_rows().get(doc_id)
+        if row is None:
+            return None
         self._written = True
         self.client.delete(DOCS, ids=[doc_id])  # the document is gone for readers here
+        self._bump()
         if self._pinned is not None:
             self._pinned.pop(doc_id, None)
         self._delete_rows(f"doc_id == {json.dumps(doc_id)}")
-        return True
+        if not self.lite:
+            for name in (DOCS, PASSAGES, WINDOWS, UNITS, TEXTS):
+                try:
+                    self.client.compact(name)
+                except Exception:  # noqa: BLE001 - compaction is best effort; the rows are gone
+                    pass
+        d = _doc_dict(row)
+        return {k: d[k] for k in ("doc_id", "title", "short_title", "source_file",
+                                  "content_hash", "n_passages")}
 
 
 DOC_INFO = ("title", "short_title", "publisher", "date", "symbol", "kind", "jurisdiction",
@@ -518,9 +580,12 @@ class MilvusIndex(Index):
     window_hits = (1.6, 3)
     unit_hits = (3, 4)
 
-    def __init__(self, store: MilvusStore, embedder_name: str) -> None:
-        store.pin()  # documents, passages and every search see one set of versions
-        super().__init__(store, embedder_name)
+    def __init__(self, store: MilvusStore, embedder_name: str, docs: dict[str, dict] | None = None,
+                 passages: list[Passage] | None = None, generation: int | None = None) -> None:
+        # Index reads the documents and passages inside store.snapshot(), which pins the
+        # documents rows: they, the passages and every search see one set of versions
+        super().__init__(store, embedder_name, docs, passages, generation)
+        weakref.finalize(self, store.close)  # an index replaced by a reload lets its client go
         self._units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._last: list[str] = []  # the passages of the last search, whose units ask reads
         self._lexical_df: Lexical | None = None
@@ -529,13 +594,43 @@ class MilvusIndex(Index):
     def open(cls, uri: str, token: str | None = None, data_dir: Path | None = None,
              model: str | None = None) -> MilvusIndex:
         store = MilvusStore(uri, token, data_dir)
-        name = configured_model(model)
         try:
-            store.check_model(name)
+            name = store.check_model(configured_model(model))
         except MilvusError:
             store.close()
             raise
         return cls(store, name)
+
+    def fresh_store(self) -> MilvusStore:
+        """Another connection to this index's Milvus (LiveIndex reads generations with one and
+        builds each reloaded index on one of its own)."""
+        return MilvusStore(self.store.uri, self.store.token, self.store.data_dir)
+
+    @classmethod
+    def updated(cls, previous: Index, store: MilvusStore) -> MilvusIndex:
+        """As Index.updated: the index of the store as it is now (its generation and documents
+        rows read, pinned, first), reusing `previous`'s passages of unchanged documents; only
+        changed and new documents' passages are read. Vectors, units and BM25 stay in Milvus,
+        so nothing else is rebuilt."""
+        with store.snapshot():
+            name = store.check_model(previous.model_name)
+            generation = store.generation
+            docs = {d["doc_id"]: d for d in store.documents()}
+            before = _by_doc(previous.passages)
+            passages: list[Passage] = []
+            for doc_id, doc in docs.items():
+                if _version(previous.docs.get(doc_id)) == _version(doc):
+                    passages += before.get(doc_id, [])
+                else:
+                    passages += store.passages(doc_id)
+        index = cls(store, name, docs, passages, generation)
+        index._embedder, index._query_vectors = previous._embedder, previous._query_vectors
+        return index
+
+    def passage_tokens(self) -> dict[str, list[str]]:
+        """Nothing kept: an incremental reload of a Milvus index needs no BM25 tokens (Milvus
+        holds them), so the app's warm-up call costs nothing here."""
+        return {}
 
     @property
     def lexical(self) -> Lexical:
@@ -555,6 +650,9 @@ class MilvusIndex(Index):
                     if (not f.kind or self.docs.get(d, {}).get("kind") in f.kind)
                     and (not f.jurisdiction
                          or (self.docs.get(d, {}).get("jurisdiction") or "") in f.jurisdiction)}
+        if f.language:
+            docs = {d for d in (docs if docs is not None else self.docs)
+                    if (self.docs.get(d, {}).get("language") or "en") in f.language}
         if docs is not None:
             parts.append(f"doc_id in {_quote(sorted(docs))}")
         if f.passage_type:
@@ -598,6 +696,14 @@ class MilvusIndex(Index):
         tokens = tokenize(query)
         if not tokens:
             return []
+        if len(set(tokens)) > LONG_QUERY_TERMS:  # as Lexical.search: the most specific terms
+            vocab = self.lexical.model.vocab_dict if self.lexical.model is not None else {}
+            tokens = [t for t in tokens if t in vocab]
+            if len(set(tokens)) > LONG_QUERY_TERMS:
+                tokens = sorted(set(tokens), key=lambda t: (-self.lexical.idf(t), t)
+                                )[:LONG_QUERY_TERMS]
+            if not tokens:
+                return []
         found = self._search(PASSAGES, " ".join(tokens), "sparse", depth, mask)
         # Milvus' BM25 has (k1 + 1) in the numerator, bm25s' Lucene variant does not
         scale = 1 + BM25_PARAMS["bm25_k1"]

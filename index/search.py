@@ -194,6 +194,11 @@ class Index:
         index._load_or_build()
         return index
 
+    def fresh_store(self) -> Store:
+        """Another connection to this index's store (LiveIndex reads generations with one and
+        builds each reloaded index on one of its own); MilvusIndex opens one to Milvus."""
+        return Store(self.store.data_dir)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
