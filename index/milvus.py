@@ -320,7 +320,7 @@ class MilvusStore:
         """The store's generation: the version of the reserved row GEN_ID, set (to the time in
         ns) by every write that changes what readers see, after that change (a documents row
         upserted or deleted); 0 for a store no such write has touched. One read by primary key
-        (about 1 ms on Milvus Lite). Inside `snapshot()`, the one read as it began."""
+        (1 to 4 ms on Milvus Lite here). Inside `snapshot()`, the one read as it began."""
         if self._snapshot_generation is not None:
             return self._snapshot_generation
         if DOCS not in self.client.list_collections():
