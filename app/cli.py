@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import click
 
+from index.backend import (
+    BACKENDS,
+    ENV_BACKEND,
+    ENV_MILVUS_TOKEN,
+    ENV_MILVUS_URI,
+    Backend,
+    check_store_model,
+    finish_writes,
+    open_index,
+    open_store,
+)
 from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
 from index.live import LiveIndex, Reload
 from index.provisions import (
@@ -26,7 +39,7 @@ from index.provisions import (
     provision_dict,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, check_model, language_note
+from index.search import MODES, Filters, Index, IndexError_, language_note
 from index.store import ENV_DATA_DIR, Store
 from index.update import UPLOADS, ingest_file, put_document, remove_document, stored_document
 from ingest.language import CODES as LANGUAGES
@@ -60,15 +73,64 @@ def _fail(message: str) -> None:
     raise click.ClickException(message)
 
 
+def _keep_backend(ctx: click.Context, param: click.Parameter, value):
+    ctx.meta.setdefault("ombuds.backend", {})[param.name] = value
+    return value
+
+
+def backend_options(f):
+    """--backend, --milvus-uri, --milvus-token (kept in the click context: see _backend)."""
+    options = [
+        click.option("--backend", type=click.Choice(BACKENDS), envvar=ENV_BACKEND,
+                     expose_value=False, callback=_keep_backend,
+                     help=f"Where passages, vectors and BM25 live: embedded (SQLite, FAISS, "
+                     f"bm25s; the default) or milvus (env {ENV_BACKEND})."),
+        click.option("--milvus-uri", envvar=ENV_MILVUS_URI, expose_value=False,
+                     callback=_keep_backend,
+                     help="Milvus: a file path ending in .db opens Milvus Lite (default: "
+                     f"milvus.db in the data dir), http://host:19530 a server (env "
+                     f"{ENV_MILVUS_URI})."),
+        click.option("--milvus-token", envvar=ENV_MILVUS_TOKEN, expose_value=False,
+                     callback=_keep_backend,
+                     help=f"Milvus server token, user:password or an API key (env "
+                     f"{ENV_MILVUS_TOKEN})."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _backend() -> Backend:
+    values = click.get_current_context().meta.get("ombuds.backend", {})
+    return Backend.of(values.get("backend"), values.get("milvus_uri"), values.get("milvus_token"))
+
+
+def _open_store(data_dir: Path | None, create: bool = False):
+    try:
+        return open_store(data_dir, _backend(), create=create)
+    except IndexError_ as e:
+        _fail(str(e))
+
+
 def _open_index(data_dir: Path | None, model: str | None) -> Index:
     """The index, or a one-line error (another model, or nothing ingested yet)."""
     try:
-        index = Index.open(data_dir, model)
+        index = open_index(data_dir, model, _backend())
     except (IndexError_, ModelError) as e:
         _fail(str(e))
     if not index.ids:
-        _fail(f"the index in {index.store.data_dir} is empty: run `ombuds ingest corpus` first")
+        where = getattr(index.store, "uri", index.store.data_dir)
+        _fail(f"the index in {where} is empty: run `ombuds ingest corpus` first")
     return index
+
+
+def _shard(ctx: click.Context, param: click.Parameter, value: str | None):
+    if value is None:
+        return None
+    m = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise click.BadParameter(f"'{value}' is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(m.group(1)), int(m.group(2))
 
 
 def _follow(index: Index) -> LiveIndex:
@@ -99,8 +161,12 @@ def _current(live: LiveIndex) -> Index:
               envvar="OMBUDS_OCR", help="OCR of PDF pages (Tesseract): auto = pages without "
               "text or with a garbled or misread text layer; always = every page; never.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--shard", metavar="I/N", callback=_shard,
+              help="Only the files of shard I of N (by file name): N processes can ingest into "
+              "one Milvus server at once, each document written by one of them.")
+@backend_options
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
-           force: bool, ocr: str, quiet: bool) -> None:
+           force: bool, ocr: str, quiet: bool, shard: tuple[int, int] | None) -> None:
     """Ingest reports, conventions and codes (PDF, scanned PDF, Word .docx, saved web pages
     .html, Markdown, text; English or Russian) and folders of them.
 
@@ -118,13 +184,15 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    store = Store(data_dir)
+    store = _open_store(data_dir, create=True)
     name = configured_model(model)
     try:
-        check_model(store, name)
+        check_store_model(store, name)
     except IndexError_ as e:
         _fail(str(e))
     files = discover(list(paths))
+    if shard:
+        files = [f for f in files if zlib.crc32(f.name.encode()) % shard[1] == shard[0] - 1]
     done, skipped, failed = [], [], []
     by_type: Counter[str] = Counter()
     embedded = 0
@@ -154,8 +222,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
         done.append(result.doc)
         by_type.update(p.passage_type for p in result.passages)
     bar.close()
-    if store.vectors_count() or store.documents():
-        Index.open(store.data_dir, name)  # bring the FAISS and BM25 files up to date
+    finish_writes(store, name)  # the FAISS and BM25 files brought up to date, or Milvus flushed
     seconds = time.perf_counter() - t0
     n_passages = sum(by_type.values())
     click.echo(
@@ -238,6 +305,7 @@ def _highlight(text: str, query: str, width: int = 300) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output (one object per query).")
 @data_dir_option
 @model_option
+@backend_options
 def search(query: str | None, queries, k: int, mode: str, doc, kind, jurisdiction, passage_type,
            date_from, date_to, language, as_json: bool, data_dir: Path | None,
            model: str | None) -> None:
@@ -311,6 +379,7 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
 @click.option("--type", "passage_type", type=click.Choice(PASSAGE_TYPES), help="Only this type.")
 @click.option("--paragraph", type=int, help="Only the passage holding this numbered paragraph.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, all fields.")
+@backend_options
 def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None,
              paragraph: int | None, as_json: bool) -> None:
     """List stored passages with their metadata, to check the chunking.
@@ -321,7 +390,7 @@ def passages(data_dir: Path | None, doc_id: str | None, passage_type: str | None
       ombuds passages --doc un-a-hrc-27-53-add-2 --paragraph 13
       ombuds passages --type testimony --json
     """
-    store = Store(data_dir)
+    store = _open_store(data_dir)
     if doc_id and store.document(doc_id) is None:
         raise click.ClickException(
             f"no document '{doc_id}' in {store.path} (see `ombuds documents`)"
@@ -372,9 +441,10 @@ def _holds_paragraph(paragraph: str | None, n: int) -> bool:
 @cli.command()
 @data_dir_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@backend_options
 def documents(data_dir: Path | None, as_json: bool) -> None:
     """List the documents in the store."""
-    store = Store(data_dir)
+    store = _open_store(data_dir)
     for d in store.documents():
         if as_json:
             click.echo(json.dumps(d, ensure_ascii=False))
@@ -388,28 +458,33 @@ def documents(data_dir: Path | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("doc_id")
 @data_dir_option
+@backend_options
 def remove(doc_id: str, data_dir: Path | None) -> None:
     """Remove a document and every copy ombuds made of it: its passages and embeddings, its
     index entries, and the file the web app saved when it was uploaded there (a file you
     ingested from elsewhere is yours and stays). A running `ombuds serve` stops returning it
-    with its next request.
+    with its next request. With --backend milvus its rows are deleted from every collection.
     """
-    store = Store(data_dir)
-    removed = remove_document(store, doc_id)
-    if removed is None:
-        raise click.ClickException(f"no document '{doc_id}' in {store.path}")
-    files = [f for f in removed.files if f.parent.name == UPLOADS]
-    note = f"; deleted its uploaded file {files[0].name}" if files else ""
-    click.echo(f"removed {doc_id}: {removed.passages} passages with their embeddings and "
-               f"index entries{note}")
-    for failed in removed.failed:
-        click.echo(f"warning: could not delete {failed}", err=True)
-    sys.stdout.flush()  # the removal has committed: say so before rebuilding the index files
-    if store.documents():
-        try:
-            Index.open(store.data_dir, store.get_meta("model"))
-        except (IndexError_, ModelError, OSError) as e:  # the next open rebuilds them
-            click.echo(f"note: the index files were not rebuilt ({e})", err=True)
+    store = _open_store(data_dir)
+    try:
+        removed = remove_document(store, doc_id)
+        if removed is None:
+            raise click.ClickException(f"no document '{doc_id}' in {store.path}")
+        files = [f for f in removed.files if f.parent.name == UPLOADS]
+        note = f"; deleted its uploaded file {files[0].name}" if files else ""
+        click.echo(f"removed {doc_id}: {removed.passages} passages with their embeddings and "
+                   f"index entries{note}")
+        for failed in removed.failed:
+            click.echo(f"warning: could not delete {failed}", err=True)
+        sys.stdout.flush()  # the removal has committed: say so before rebuilding the index files
+        if isinstance(store, Store) and store.documents():
+            try:
+                Index.open(store.data_dir, store.get_meta("model"))
+            except (IndexError_, ModelError, OSError) as e:  # the next open rebuilds them
+                click.echo(f"note: the index files were not rebuilt ({e})", err=True)
+    finally:
+        if not isinstance(store, Store):  # Milvus: flush the deletes, release a Lite file
+            store.close()
 
 
 def _excerpt(text: str, width: int = 160) -> str:
@@ -430,6 +505,7 @@ def _excerpt(text: str, width: int = 160) -> str:
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
 @model_option
+@backend_options
 def provisions(situation: str | None, situations, jurisdiction: str | None, k: int, plain: bool,
                as_json: bool, data_dir: Path | None, model: str | None) -> None:
     """The provisions that apply to a described situation, grouped by instrument, each with
@@ -486,6 +562,7 @@ def _print_provisions(hits) -> None:
 @click.argument("number")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
+@backend_options
 def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) -> None:
     """Show one article of a convention or code, and every report passage that cites it.
 
@@ -524,6 +601,7 @@ def article(instrument: str, number: str, as_json: bool, data_dir: Path | None) 
               "resolve to a provision's text, with its passage.")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
+@backend_options
 def refs(unresolved: bool, as_json: bool, data_dir: Path | None) -> None:
     """How the legal references of the report passages resolve to provisions in the corpus,
     by instrument.
@@ -674,6 +752,7 @@ def _generate(index: Index, question: str, hits, fallback, config, progress: boo
 @llm_options
 @data_dir_option
 @model_option
+@backend_options
 def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passage_type,
         date_from, date_to, language, as_json: bool, llm: bool | None,
         llm_max_tokens: int | None, llm_timeout: float | None, llm_idle_timeout: float | None,
@@ -726,6 +805,7 @@ def ask(question: str | None, questions, k: int, doc, kind, jurisdiction, passag
 @model_option
 @click.option("--max-mb", type=float, default=DEFAULT_MAX_MB, show_default=True,
               envvar="OMBUDS_MAX_MB", help="Refuse uploads larger than this.")
+@backend_options
 def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb: float) -> None:
     """Start the web app: Ask, Search, Provisions, Testimonies, Library, Collection.
 
@@ -742,7 +822,7 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
     from .web import serve as serve_app  # gradio is imported only for this command
 
     try:
-        serve_app(data_dir, model, host, port, max_mb=max_mb)
+        serve_app(data_dir, model, host, port, max_mb=max_mb, backend=_backend())
     except (IndexError_, ModelError) as e:
         _fail(str(e))
 
@@ -757,6 +837,7 @@ def serve(host: str, port: int, data_dir: Path | None, model: str | None, max_mb
               help="Also measure `ombuds ask` (grounded answers, correct refusals).")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+@backend_options
 @click.option("--llm", "llm_", is_flag=True,
               help="Also measure the generative mode on the dev and test splits (needs "
                    "OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL): answers shown, fallbacks and why, "
@@ -907,8 +988,37 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
 
 
 @cli.command()
+@click.option("--to", "uri", required=True, envvar=ENV_MILVUS_URI,
+              help="The Milvus to copy into: a file path ending in .db (Milvus Lite) or "
+              f"http://host:19530 (a server; env {ENV_MILVUS_URI}).")
+@click.option("--milvus-token", envvar=ENV_MILVUS_TOKEN, help="Milvus server token.")
+@data_dir_option
+def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
+    """Copy the embedded store into Milvus, vectors and sentence units included (nothing is
+    embedded again); a document Milvus already holds unchanged is skipped.
+
+    \b
+    Examples:
+      ombuds migrate --to data/milvus.db            # Milvus Lite, a local folder
+      ombuds migrate --to http://localhost:19530    # a Milvus server
+      ombuds search "passports" --backend milvus --milvus-uri data/milvus.db
+    """
+    from index.milvus import migrate as copy_into
+
+    try:
+        counts = copy_into(Store(data_dir), uri, milvus_token)
+    except IndexError_ as e:
+        _fail(str(e))
+    click.echo(f"{counts['documents']} document(s) copied ({counts['passages']} passages), "
+               f"{counts['unchanged']} unchanged, into {uri} in {counts['seconds']:.1f} s")
+
+
+@cli.command()
 @click.option("--sizes", default="100000,1000000", show_default=True,
               help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--milvus", "milvus_store", type=click.Path(file_okay=False, path_type=Path),
+              help="Only the Milvus backend: migrate this built data dir into Milvus Lite and "
+              "compare it with the embedded index (writes eval/bench_milvus.md and .json).")
 @click.option("--aila", is_flag=True, help="Only AILA 2019 statute retrieval (long fact "
               "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
 @click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
@@ -918,8 +1028,8 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
                    "--data-dir (its rows in eval/bench.md and .json are replaced).")
 @data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
-def bench(sizes: str, aila: bool, ocr_only: bool, only: str | None, data_dir: Path | None,
-          paths: tuple[str, ...]) -> None:
+def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, only: str | None,
+          data_dir: Path | None, paths: tuple[str, ...]) -> None:
     """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
     corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
     eval/bench.json.
@@ -928,6 +1038,7 @@ def bench(sizes: str, aila: bool, ocr_only: bool, only: str | None, data_dir: Pa
     Examples:
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
+      ombuds bench --milvus data        # the Milvus backend beside the embedded one
       ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
       ombuds bench --ocr-only
       ombuds bench --only embed         # embedder speed and agreement on data/'s passages
@@ -935,6 +1046,16 @@ def bench(sizes: str, aila: bool, ocr_only: bool, only: str | None, data_dir: Pa
     from eval import bench as b
     from eval import run as ev
 
+    if milvus_store:
+        results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores",
+                   **b.bench_milvus(milvus_store, ev.load_questions())}
+        text = b.render_milvus(results)
+        (b.ROOT / "eval" / "bench_milvus.md").write_text("# Benchmark: Milvus backend\n\n" + text,
+                                                         encoding="utf-8")
+        (b.ROOT / "eval" / "bench_milvus.json").write_text(json.dumps(results, indent=1),
+                                                           encoding="utf-8")
+        click.echo(text)
+        return
     if aila:
         from eval import aila as ai
 

@@ -37,6 +37,7 @@ import gradio as gr
 from app import export
 from app.answer import answer_question
 from app.llm import LLMConfig, Progress, llm_answer_stream
+from index.backend import Backend, open_index, open_store
 from index.citation import citation
 from index.embed import ModelError
 from index.lexical import tokenize
@@ -120,9 +121,10 @@ class Ombuds:
     keeps a consistent one."""
 
     def __init__(self, data_dir: Path | None = None, model: str | None = None,
-                 max_mb: float = DEFAULT_MAX_MB) -> None:
+                 max_mb: float = DEFAULT_MAX_MB, backend: Backend | None = None) -> None:
+        self.backend = backend or Backend.from_env()
         self._pinned: Index | None = None
-        self.live = LiveIndex(Index.open(data_dir, model), on_reload=self._reloaded)
+        self.live = LiveIndex(open_index(data_dir, model, self.backend), on_reload=self._reloaded)
         index = self.live.index
         self.data_dir = index.store.data_dir
         self.model = index.model_name
@@ -232,7 +234,7 @@ class Ombuds:
         """Check, save and ingest uploaded files; one log line per file."""
         log = []
         with self.write_lock:
-            store = Store(self.data_dir)
+            store = open_store(self.data_dir, self.backend, create=True)
             try:
                 for i, src in enumerate(paths):
                     if progress is not None:
@@ -278,7 +280,7 @@ class Ombuds:
     def remove(self, doc_id: str) -> str:
         """Remove a document with every copy the app made of it (as `ombuds remove`)."""
         with self.write_lock:
-            store = Store(self.data_dir)
+            store = open_store(self.data_dir, self.backend)
             try:
                 removed = remove_document(store, doc_id)
             finally:
@@ -1215,7 +1217,7 @@ def exposure_warning(host: str, port: int, login: bool) -> str | None:
 
 def serve(data_dir: Path | None = None, model: str | None = None, host: str = "127.0.0.1",
           port: int = 7860, user: str | None = None, password: str | None = None,
-          max_mb: float = DEFAULT_MAX_MB, block: bool = True):
+          max_mb: float = DEFAULT_MAX_MB, block: bool = True, backend: Backend | None = None):
     """Open the index, load the model, start the app; returns (demo, url) when block=False."""
     t0 = time.perf_counter()
     user = user if user is not None else os.environ.get(ENV_USER)
@@ -1224,7 +1226,7 @@ def serve(data_dir: Path | None = None, model: str | None = None, host: str = "1
     warning = exposure_warning(host, port, auth is not None)
     if warning:
         print(warning, file=sys.stderr, flush=True)
-    app = Ombuds(data_dir, model, max_mb)
+    app = Ombuds(data_dir, model, max_mb, backend)
     # Gradio stages uploads in its cache folder before our checks: keep it inside this app's
     # data dir (always: an earlier app in the same process must not leave its own there), so
     # that removing a document can delete the staged copies too

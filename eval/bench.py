@@ -576,6 +576,78 @@ def render(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def bench_milvus(data_dir: Path, questions: list[dict]) -> dict:
+    """The Milvus backend on Milvus Lite beside the embedded one, over the same store: migrate
+    rate, query latency per mode, how often both give the same top 5, and on the dev split the
+    default fusion (min-max CombSUM over passage vectors, sentence units and BM25) against
+    Milvus' own RRFRanker and WeightedRanker over passage vectors and BM25."""
+    from index.milvus import MilvusIndex, migrate
+    from index.search import Index
+    from index.store import Store
+
+    from .run import passage_haystack, qrels_for, score
+
+    tmp = Path(tempfile.mkdtemp(prefix="ombuds-bench-milvus-"))
+    try:
+        uri = str(tmp / "milvus.db")
+        first = migrate(Store(data_dir), uri)
+        again = migrate(Store(data_dir), uri)
+        embedded, milvus = Index.open(data_dir), MilvusIndex.open(uri, data_dir=data_dir)
+        queries = [q["question"] for q in questions]
+        out = {"passages": len(embedded.ids), "queries": len(queries),
+               "migrate": {"passages": first["passages"], "seconds": first["seconds"],
+                           "passages_per_s": first["passages"] / first["seconds"],
+                           "unchanged_s": again["seconds"]},
+               "embedded": bench_queries(embedded, queries),
+               "milvus": bench_queries(milvus, queries)}
+        same = sum([h.passage.passage_id for h in embedded.search(q, k=5)]
+                   == [h.passage.passage_id for h in milvus.search(q, k=5)] for q in queries)
+        out["same_top5"] = same / len(queries)
+        dev = [q for q in questions if q.get("split") == "dev"]
+        qrels = qrels_for(dev, {p.passage_id: (p.doc_id, passage_haystack(p))
+                                for p in embedded.passages})
+        asked = [q for q in dev if q["id"] in qrels]
+        ids = [q["id"] for q in asked]
+        runs = {
+            "min-max CombSUM, 3 runs (default)": lambda q: [
+                h.passage.passage_id for h in milvus.search(q, k=10)],
+            "min-max CombSUM, passages + BM25": lambda q: [
+                h.passage.passage_id for h in milvus.search(q, k=10, mode="hybrid-passages")],
+            "Milvus RRFRanker(60), passages + BM25": lambda q: milvus.hybrid_milvus(q, 10, "rrf"),
+            "Milvus WeightedRanker(0.5, 0.5)": lambda q: milvus.hybrid_milvus(q, 10, "weighted"),
+            "Milvus WeightedRanker(0.33, 0.67)": lambda q: milvus.hybrid_milvus(
+                q, 10, "weighted", weights=(1 / 3, 2 / 3)),
+        }
+        out["fusion_dev"] = {name: score(qrels, {q["id"]: rank(q["question"]) for q in asked},
+                                         ids) for name, rank in runs.items()}
+        out["dev_questions"] = len(ids)
+        milvus.store.close()
+        return out
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def render_milvus(r: dict) -> str:
+    m, e, v = r["migrate"], r["embedded"], r["milvus"]
+    lines = [
+        f"Run {r['date']} on {r['machine']}; {r['passages']} passages, {r['queries']} queries "
+        "(eval/questions.jsonl), k=10, model warm. Latency in ms (p50 / p95).", "",
+        "| what | embedded (SQLite + FAISS + bm25s) | Milvus Lite |", "|---|---|---|",
+        f"| migrate the store (no embedding), passages per second | - | "
+        f"{m['passages_per_s']:.0f} ({m['passages']} in {m['seconds']:.1f} s) |",
+        f"| migrate again, unchanged (s) | - | {m['unchanged_s']:.2f} |",
+    ]
+    for mode in ("bm25", "dense", "hybrid"):
+        lines.append(f"| {mode} query | {e[mode][0]:.1f} / {e[mode][1]:.1f} | "
+                     f"{v[mode][0]:.1f} / {v[mode][1]:.1f} |")
+    lines += [f"| same top 5 as embedded (hybrid) | - | {r['same_top5']:.1%} |", "",
+              f"Fusion on the dev split ({r['dev_questions']} answerable questions), Milvus "
+              "backend:", "", "| fusion | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|"]
+    for name, s in r["fusion_dev"].items():
+        lines.append(f"| {name} | {s['R@5']:.3f} | {s['MRR@10']:.3f} | {s['nDCG@10']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def reload_rows(rl: dict | None) -> list[str]:
     """The reload table (its own run date: `python -m eval.bench reload` reruns just it)."""
     if not rl:

@@ -6,6 +6,10 @@ Before each request the holder calls `current()`: one read of the store's genera
 change bumps; when it moved on, the index is rebuilt from the previous one (`Index.updated`:
 only changed documents are read) before the request is answered. So a document whose removal
 has committed is never returned again, and one just ingested is found.
+
+Either backend: the embedded store's generation is a SQLite row; a Milvus store's is the
+version of a reserved row of its documents collection, set by every put and removal
+(index/milvus.py), and `MilvusIndex.updated` re-reads only changed documents' passages.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from dataclasses import dataclass
 
 from .provisions import graph
 from .search import Index
-from .store import Store
 
 
 @dataclass
@@ -44,8 +47,9 @@ class LiveIndex:
         self.index = index
         self.data_dir = index.store.data_dir
         self.on_reload = on_reload  # told (old index, new index, what changed) after a reload
-        self._probe = Store(self.data_dir)  # only ever reads one row, never inside a snapshot
-        self._probe_lock = threading.Lock()  # one SQLite connection, used by many threads
+        # only ever reads one row, never inside a snapshot: a Store, or a MilvusStore
+        self._probe = index.fresh_store()
+        self._probe_lock = threading.Lock()  # one connection, used by many threads
         self._reload_lock = threading.Lock()
 
     def generation(self) -> int:
@@ -68,7 +72,7 @@ class LiveIndex:
         t0 = time.perf_counter()
         old = self.index
         # a connection of its own: requests still reading the old index keep using the old one
-        fresh = Index.updated(old, Store(self.data_dir))
+        fresh = type(old).updated(old, old.fresh_store())
         graph(fresh)  # the citation graph is per index: build it now, once, not per request
         self.index = fresh
         if self.on_reload is not None:

@@ -194,6 +194,11 @@ class Index:
         index._load_or_build()
         return index
 
+    def fresh_store(self) -> Store:
+        """Another connection to this index's store (LiveIndex reads generations with one and
+        builds each reloaded index on one of its own); MilvusIndex opens one to Milvus."""
+        return Store(self.store.data_dir)
+
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
@@ -460,6 +465,12 @@ class Index:
             best.setdefault(self.ids[owner[r]], score)
         return sorted(best.items(), key=lambda item: -item[1])[:depth]
 
+    def _lexical(self, query: str, depth: int, mask: np.ndarray | None
+                 ) -> list[tuple[str, float]]:
+        """Passages by BM25 (a Milvus backend overrides this and the two dense runs)."""
+        m = None if mask is None else mask.astype(np.float32)
+        return [(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)]
+
     def passage_units(self, passage_id: str) -> tuple[np.ndarray, np.ndarray]:
         """The (start, end) spans of a passage's units and their stored vectors: `ombuds ask`
         scores sentences with these instead of embedding them again."""
@@ -483,8 +494,7 @@ class Index:
             runs.append(self._dense_units(query, depth, mask))
             weights.append(W_UNIT)
         if mode != "dense":
-            m = None if mask is None else mask.astype(np.float32)
-            runs.append([(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)])
+            runs.append(self._lexical(query, depth, mask))
             weights.append(W_BM25 if mode == "hybrid" else 1.0)
         if (mode != "dense" and len(runs) > 1 and runs[-1] and is_cyrillic(query)
                 and english_only(self.model_name)):

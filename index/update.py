@@ -134,7 +134,8 @@ def remove_document(store: Store, doc_id: str) -> Removed | None:
         return None
     removed = Removed(doc_id, row["n_passages"])
     data_dir = store.data_dir.resolve()
-    _drop_stale_index_files(store, removed)
+    if isinstance(store, Store):  # a Milvus store has no index files (its rows are deleted)
+        _drop_stale_index_files(store, removed)
     cache = data_dir / WEB_CACHE
     upload = Path(row["source_file"]).resolve() if row["source_file"] else None
     if upload is not None and upload.parent == data_dir / UPLOADS and upload.is_file():

@@ -10,4 +10,6 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# the test extra includes the milvus one (pymilvus, milvus-lite from PyPI): tests/test_milvus.py
+# runs the Milvus backend on Milvus Lite, no server needed
+.venv/bin/python -m pip install --quiet -e ".[test,milvus]"

@@ -1,0 +1,404 @@
+"""The Milvus backend against Milvus Lite (a local file): migrating the corpus store, the same
+answers as the embedded backend, a real ingest killed at each pause point, and one clear line
+for a Milvus that cannot be used."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pymilvus", reason="the milvus extra is not installed: "
+                    "pip install 'ombuds[milvus]'")
+pytest.importorskip("milvus_lite", reason="milvus-lite is not installed: "
+                    "pip install 'ombuds[milvus]'")
+
+from click.testing import CliRunner  # noqa: E402
+from conftest import CORPUS, ROOT, UN  # noqa: E402
+from test_crash import QUERY, UN_ID, kill, wait_for_pause  # noqa: E402
+from test_russian import SAMPLE_CODE  # noqa: E402
+
+from app.cli import cli  # noqa: E402
+from eval.run import load_questions  # noqa: E402
+from index.live import LiveIndex  # noqa: E402
+from index.milvus import (  # noqa: E402
+    PASSAGES,
+    TEXTS,
+    UNITS,
+    WINDOWS,
+    MilvusIndex,
+    MilvusStore,
+    stored_document,
+)
+from index.search import Filters, Index  # noqa: E402
+from index.store import Store  # noqa: E402
+from ingest.pipeline import load  # noqa: E402
+
+# before the rows, after the first batch, before the documents row, after it, after the write;
+# the three around the documents row are Milvus' own, the outer two slow (as embedded)
+PAUSES = [pytest.param("embedded", marks=pytest.mark.slow), "milvus-rows", "in-transaction",
+          "milvus-visible", pytest.param("stored", marks=pytest.mark.slow)]
+COMMITTED = {"milvus-visible", "stored"}  # the documents row naming the new version is written
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args))
+
+
+def same(a, b) -> bool:
+    """Equal JSON, floats within 1e-4 (Milvus computes in float32, sums in its own order)."""
+    if isinstance(a, float) or isinstance(b, float):
+        return a == pytest.approx(b, rel=1e-4, abs=1e-4)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory, corpus_data) -> Path:
+    """The corpus store migrated into Milvus Lite once, kept unopened for copies."""
+    uri = tmp_path_factory.mktemp("milvus") / "corpus.db"
+    result = run("migrate", "--to", str(uri), "--data-dir", str(corpus_data))
+    assert result.exit_code == 0, result.output
+    assert "2 document(s) copied (267 passages), 0 unchanged" in result.output
+    return uri
+
+
+@pytest.fixture
+def lite(pristine, tmp_path) -> Path:
+    """A private copy of the migrated Milvus Lite file."""
+    uri = tmp_path / "milvus" / "corpus.db"
+    shutil.copytree(pristine, uri, ignore=shutil.ignore_patterns("LOCK"))
+    return uri
+
+
+@pytest.fixture(scope="module")
+def both(pristine, corpus_data, tmp_path_factory):
+    """The embedded index and the Milvus one over the same passages."""
+    uri = tmp_path_factory.mktemp("read") / "corpus.db"
+    shutil.copytree(pristine, uri, ignore=shutil.ignore_patterns("LOCK"))
+    milvus = MilvusIndex.open(str(uri), data_dir=corpus_data)
+    yield Index.open(corpus_data), milvus
+    milvus.store.close()
+
+
+def test_migrate_copies_documents_passages_and_vectors(corpus_data, lite):
+    store, copy = Store(corpus_data), MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        assert copy.documents() == store.documents()
+        assert [p.to_dict() for p in copy.passages()] == [p.to_dict() for p in store.passages()]
+        assert copy.document(UN_ID) == store.document(UN_ID)
+        assert copy.counts_by_type() == store.counts_by_type()
+        ours, theirs = store.vectors(UN_ID), copy.vectors(UN_ID)
+        assert ours.keys() == theirs.keys()
+        assert all(ours[p].shape == theirs[p].shape and (ours[p] == theirs[p]).all()
+                   for p in ours)
+        units, copied = store.unit_vectors(UN_ID), copy.unit_vectors(UN_ID)
+        assert {p: u.units for p, u in units.items()} == {p: u.units for p, u in copied.items()}
+        assert all((units[p].vectors == copied[p].vectors).all() for p in units)
+    finally:
+        copy.close()
+    again = run("migrate", "--to", str(lite), "--data-dir", str(corpus_data))
+    assert again.exit_code == 0, again.output
+    assert "0 document(s) copied (0 passages), 2 unchanged" in again.output
+
+
+@pytest.mark.parametrize("sample", [pytest.param(None, marks=pytest.mark.slow), 40])
+def test_same_top5_for_the_eval_questions(both, sample):
+    """Every dev question (slow), or the first 40 in the default run."""
+    embedded, milvus = both
+    questions = [q["question"] for q in load_questions() if q.get("split") == "dev"][:sample]
+    same = sum([h.passage.passage_id for h in embedded.search(q, k=5)]
+               == [h.passage.passage_id for h in milvus.search(q, k=5)] for q in questions)
+    assert same >= 0.9 * len(questions), f"{same} of {len(questions)} have the same top 5"
+
+
+@pytest.mark.parametrize("filters", [
+    Filters(doc=["fidh-2018-kazakhstan"]),
+    Filters(kind=["report"], passage_type=["testimony"]),
+    Filters(jurisdiction=["KZ"], passage_type=["recommendation", "narrative"]),
+    Filters(date_from="2017-11", date_to="2018"),
+    Filters(date_to="2014"),
+    Filters(doc=["un-a-hrc-27-53-add-2"], kind=["treaty"]),  # nothing matches
+])
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_filters_run_inside_milvus_with_the_same_results(both, filters, mode):
+    embedded, milvus = both
+    for query in (QUERY, "they took our passports", "registration within five days"):
+        ours = embedded.search(query, k=10, mode=mode, filters=filters)
+        theirs = milvus.search(query, k=10, mode=mode, filters=filters)
+        assert [h.passage.passage_id for h in theirs] == [h.passage.passage_id for h in ours]
+        # Milvus computes in float32
+        assert [h.score for h in theirs] == pytest.approx([h.score for h in ours], rel=1e-4)
+
+
+def test_cli_search_and_ask_json_are_the_same(corpus_data, lite):
+    milvus = ("--backend", "milvus", "--milvus-uri", str(lite))
+    for args in (["search", "they took our passports", "-k", "5", "--json"],
+                 ["search", "child labour", "--type", "recommendation", "--json"],
+                 ["ask", "Do employers take migrants' passports away?", "--json"],
+                 ["ask", "What is the penalty for tax evasion in Uzbekistan?", "--json"]):
+        ours = run(*args, "--data-dir", str(corpus_data))
+        theirs = run(*args, "--data-dir", str(corpus_data), *milvus)
+        assert ours.exit_code == 0 and theirs.exit_code == 0, theirs.output
+        assert same(json.loads(theirs.stdout), json.loads(ours.stdout)), args
+    docs = run("documents", "--json", "--data-dir", str(corpus_data), *milvus)
+    assert docs.stdout == run("documents", "--json", "--data-dir", str(corpus_data)).stdout
+
+
+@pytest.mark.slow  # migrates the full corpus (1,400 passages): about 25 s
+def test_provisions_are_the_same(full_data, tmp_path):
+    uri = str(tmp_path / "full.db")
+    result = run("migrate", "--to", uri, "--data-dir", str(full_data))
+    assert result.exit_code == 0, result.output
+    milvus = ("--backend", "milvus", "--milvus-uri", uri)
+    for args in (["provisions", "the farmer kept the passports of tobacco pickers", "--json"],
+                 ["provisions", "a 14-year-old works in the fields", "--jurisdiction", "KZ",
+                  "--json"],
+                 ["article", "ICCPR", "8", "--json"]):
+        ours = run(*args, "--data-dir", str(full_data))
+        theirs = run(*args, "--data-dir", str(full_data), *milvus)
+        assert ours.exit_code == 0 and theirs.exit_code == 0, theirs.output
+        assert same(json.loads(theirs.stdout), json.loads(ours.stdout)), args
+
+
+# --- a real ingest killed ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def edited(tmp_path_factory) -> Path:
+    """The corpus with one UN paragraph changed ("tobacco" -> "cotton")."""
+    folder = tmp_path_factory.mktemp("edited") / "corpus"
+    shutil.copytree(CORPUS, folder)
+    un = folder / UN.name
+    text = un.read_text(encoding="utf-8")
+    un.write_text(text.replace("a common practice in tobacco cultivation",
+                               "a common practice in cotton cultivation"), encoding="utf-8")
+    return folder
+
+
+def ingest(data: Path, uri: Path, folder: Path, pause_at: str | None) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if k != "OMBUDS_PAUSE_AT"}
+    if pause_at:
+        env["OMBUDS_PAUSE_AT"] = pause_at
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "ingest", "-q", "--data-dir", str(data),
+         "--backend", "milvus", "--milvus-uri", str(uri), str(folder)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def held(data: Path, uri: Path, old: frozenset, new: frozenset) -> frozenset:
+    """What Milvus shows of the UN report: one whole version, with its vectors, units and
+    document row; the index opens and searches within it."""
+    index = MilvusIndex.open(str(uri), data_dir=data)
+    store = index.store
+    try:
+        ids = frozenset(p.passage_id for p in store.passages(UN_ID))
+        assert ids in (old, new), f"mixed: {len(ids & old)} old, {len(ids & new)} new"
+        assert store.vectors(UN_ID).keys() == ids
+        assert store.unit_vectors(UN_ID).keys() == ids
+        assert store.document(UN_ID)["n_passages"] == len(ids)
+        assert ("cotton cultivation" in store.document(UN_ID)["text"]) == (ids == new)
+        hits = index.search(QUERY, k=50)
+        assert hits and all(h.passage.passage_id in ids for h in hits
+                            if h.passage.doc_id == UN_ID)
+        return ids
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def versions(corpus_data, edited) -> tuple[frozenset, frozenset]:
+    old = frozenset(p.passage_id for p in Store(corpus_data).passages(UN_ID))
+    new = frozenset(p.passage_id for p in load(edited / UN.name)[1])
+    assert len(new - old) == 1
+    return old, new
+
+
+@pytest.mark.parametrize("point", PAUSES)
+def test_killed_ingest_leaves_one_whole_version(point, corpus_data, copy_data, lite, edited,
+                                                versions):
+    old, new = versions
+    data = copy_data(corpus_data)
+    proc = ingest(data, lite, edited, point)
+    reader = None
+    try:
+        reader = wait_for_pause(proc, point)
+    finally:
+        kill(proc, reader)
+        proc.stdout.close()
+    assert held(data, lite, old, new) == (new if point in COMMITTED else old)
+    # a normal run finishes the job, embedding only the changed passage
+    proc = ingest(data, lite, edited, None)
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err
+    if point in COMMITTED:
+        assert "0 document(s) ingested (0 passages, 0 embedded), 2 unchanged" in out
+    else:
+        assert f"1 document(s) ingested ({len(new)} passages, 1 embedded), 1 unchanged" in out
+    assert held(data, lite, old, new) == new
+
+
+def test_a_new_version_deletes_the_old_rows(corpus_data, lite, edited):
+    result = run("ingest", "-q", "--data-dir", str(corpus_data), "--backend", "milvus",
+                 "--milvus-uri", str(lite), str(edited))
+    assert result.exit_code == 0, result.output
+    store = MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        version = store._rows()[UN_ID]["version"]
+        for name in (PASSAGES, UNITS):
+            stale = list(store._query(name, f'doc_id == "{UN_ID}" and version != {version}',
+                                      ["key"]))
+            assert stale == [], name
+    finally:
+        store.close()
+    index_files = sorted((corpus_data / "index").rglob("*"))
+    removed = run("remove", UN_ID, "--data-dir", str(corpus_data), "--backend", "milvus",
+                  "--milvus-uri", str(lite))
+    assert removed.exit_code == 0, removed.output
+    assert removed.output.startswith(f"removed {UN_ID}: 34 passages with their embeddings")
+    # the embedded index files in the same data dir are the embedded store's, not touched
+    assert sorted((corpus_data / "index").rglob("*")) == index_files
+    store = MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        assert [d["doc_id"] for d in store.documents()] == ["fidh-2018-kazakhstan"]
+        for name in (PASSAGES, WINDOWS, UNITS, TEXTS):
+            assert list(store._query(name, f'doc_id == "{UN_ID}"', ["key"])) == [], name
+    finally:
+        store.close()
+    again = run("remove", UN_ID, "--data-dir", str(corpus_data), "--backend", "milvus",
+                "--milvus-uri", str(lite))
+    assert again.exit_code == 1 and f"no document '{UN_ID}' in {lite.resolve()}" in again.output
+
+
+# --- following the store: LiveIndex on Milvus ----------------------------------------------------
+
+
+def test_live_index_follows_the_milvus_generation(corpus_data, lite):
+    """A removal and a put through another connection bump the generation (a reserved row of
+    the documents collection); LiveIndex reloads incrementally and equals a fresh open."""
+    index = MilvusIndex.open(str(lite), data_dir=corpus_data)
+    live = LiveIndex(index)
+    assert live.current() is index and index.generation == live.generation()
+    writer = MilvusStore(str(lite), data_dir=corpus_data)
+    try:
+        doc = stored_document(writer, UN_ID)
+        passages = list(writer.passages(UN_ID))
+        vectors, units = writer.vectors(UN_ID), writer.unit_vectors(UN_ID)
+        assert writer.remove(UN_ID)["n_passages"] == len(passages)
+        after_removal = live.current()
+        assert after_removal is not index and UN_ID not in after_removal.docs
+        assert all(h.passage.doc_id != UN_ID for h in after_removal.search(QUERY, k=20))
+        assert live.current() is after_removal  # nothing changed since: no reload
+        writer.put(doc, passages, vectors, units)
+    finally:
+        writer.close()
+    back = live.current()
+    assert back is not after_removal and UN_ID in back.docs
+    fresh = MilvusIndex.open(str(lite), data_dir=corpus_data)
+    try:
+        assert back.ids == fresh.ids and back.generation == fresh.generation
+        ours = [(h.passage.passage_id, h.score) for h in back.search(QUERY, k=10)]
+        assert ours == [(h.passage.passage_id, h.score) for h in fresh.search(QUERY, k=10)]
+        assert any(h.passage.doc_id == UN_ID for h in back.search(QUERY, k=10))
+    finally:
+        fresh.store.close()
+
+
+# --- Russian -------------------------------------------------------------------------------------
+
+
+def test_russian_bm25_and_language_filter_as_embedded(corpus_data, copy_data, lite, tmp_path):
+    """Milvus' BM25 field holds index/lexical.tokenize's terms, so Russian is stemmed with the
+    Russian stemmer as in the embedded index: the same hits in the same order, the language
+    filter too, and a Cyrillic query runs on BM25 alone on both. (Scores differ a little:
+    Milvus Lite keeps BM25 statistics per segment, and the new document is a segment of its
+    own; README: Backends.)"""
+    sample = tmp_path / "kz-sample-migrant-law.txt"
+    sample.write_text(SAMPLE_CODE, encoding="utf-8")
+    data = copy_data(corpus_data)
+    milvus = ("--backend", "milvus", "--milvus-uri", str(lite))
+    for backend in ((), milvus):
+        result = run("ingest", "-q", "--data-dir", str(data), str(sample), *backend)
+        assert result.exit_code == 0, result.output
+    for args in (["search", "изъятие паспортов", "--mode", "bm25", "--json"],
+                 ["search", "трудовым договором", "--json"],
+                 ["search", "passport", "--language", "ru", "--json"],
+                 ["search", "passport", "--language", "en", "-k", "5", "--json"]):
+        ours = run(*args, "--data-dir", str(data))
+        theirs = run(*args, "--data-dir", str(data), *milvus)
+        assert ours.exit_code == 0 and theirs.exit_code == 0, theirs.output
+        ours, theirs = json.loads(ours.stdout), json.loads(theirs.stdout)
+        assert ours["hits"] and ours["note"] == theirs["note"], args
+        assert [h["passage_id"] for h in theirs["hits"]] == [h["passage_id"]
+                                                            for h in ours["hits"]], args
+
+
+# --- a Milvus that cannot be used --------------------------------------------------------------
+
+
+def test_unreachable_milvus_is_one_line(corpus_data):
+    from conftest import free_port
+
+    uri = f"http://127.0.0.1:{free_port()}"
+    for args in (["search", "passports"], ["ingest", str(CORPUS)]):
+        result = run(*args, "--data-dir", str(corpus_data), "--backend", "milvus",
+                     "--milvus-uri", uri)
+        assert result.exit_code == 1
+        line, = result.output.strip().splitlines()
+        assert line.startswith(f"Error: cannot reach Milvus at {uri}: ")
+    result = run("migrate", "--to", uri, "--data-dir", str(corpus_data))
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+
+
+def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lite, tmp_path):
+    def written() -> list:
+        return sorted((p.relative_to(lite), p.read_bytes()) for p in lite.rglob("*")
+                      if p.suffix == ".parquet" or p.name == "manifest.json")
+
+    before = written()
+    milvus = ("--data-dir", str(corpus_data), "--backend", "milvus", "--milvus-uri", str(lite))
+    result = run("ingest", str(CORPUS), "--model", "other-model", *milvus)
+    assert result.exit_code == 1
+    assert result.output.strip() == (
+        f"Error: the Milvus store at {lite.resolve()} holds vectors of the model "
+        "'all-MiniLM-L6-v2@onnx-int8', not 'other-model@onnx-int8'; use --model "
+        "all-MiniLM-L6-v2@onnx-int8, or migrate or ingest into another --milvus-uri")
+    assert run("search", "passports", "--model", "other-model", *milvus).exit_code == 1
+    assert written() == before
+
+    from pymilvus import DataType, MilvusClient
+
+    other = tmp_path / "other.db"
+    client = MilvusClient(str(other))
+    schema = MilvusClient.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("embedding", DataType.FLOAT_VECTOR, dim=4)
+    client.create_collection(PASSAGES, schema=schema)
+    client.close()
+    from milvus_lite.server_manager import server_manager_instance
+
+    server_manager_instance.release_server(str(other))
+    result = run("migrate", "--to", str(other), "--data-dir", str(corpus_data))
+    assert result.exit_code == 1
+    line, = result.output.strip().splitlines()
+    assert line.startswith(f"Error: the collection {PASSAGES} at {other.resolve()} has another "
+                           "schema")
+
+
+def test_ingest_shards_split_the_files(corpus_data, lite):
+    """Two shards together take every file once (here all unchanged, so nothing is embedded)."""
+    unchanged = []
+    for shard in ("1/2", "2/2"):
+        result = run("ingest", "-q", str(CORPUS), "--shard", shard, "--data-dir",
+                     str(corpus_data), "--backend", "milvus", "--milvus-uri", str(lite))
+        assert result.exit_code == 0, result.output
+        unchanged.append(int(result.output.split(" unchanged")[0].rsplit(" ", 1)[1]))
+    assert sum(unchanged) == 2
