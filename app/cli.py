@@ -1023,9 +1023,11 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
               "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
 @click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
               "scanned letter of ../shared/pdfs); nothing written.")
-@click.option("--only", type=click.Choice(["embed"]),
-              help="Only this part: embed = the torch and onnx-int8 embedders on the passages of "
-                   "--data-dir (its rows in eval/bench.md and .json are replaced).")
+@click.option("--only", type=click.Choice(["embed", "corpus"]),
+              help="Only this part (its rows in eval/bench.md and .json are replaced, the others "
+                   "kept): embed = the torch and onnx-int8 embedders on the passages of "
+                   "--data-dir; corpus = ingest, queries, ask, provisions, reload and the naive "
+                   "baseline on the corpus (no synthetic collections, no embedder comparison).")
 @data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, only: str | None,
@@ -1042,6 +1044,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
       ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
       ombuds bench --ocr-only
       ombuds bench --only embed         # embedder speed and agreement on data/'s passages
+      ombuds bench --only corpus        # the corpus rows alone (minutes, not an hour)
     """
     from eval import bench as b
     from eval import run as ev
@@ -1086,7 +1089,16 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]
-    results = b.run(list(paths), [int(x) for x in sizes.split(",") if x.strip()], queries)
+    if only == "corpus":
+        before = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results = b.run(list(paths), [], queries, embedders=False)
+        for kept in ("embedders", "synthetic"):
+            if before.get(kept):
+                results[kept] = before[kept]
+        if before.get("synthetic"):
+            results["synthetic_date"] = before.get("synthetic_date") or before.get("date")
+    else:
+        results = b.run(list(paths), [int(x) for x in sizes.split(",") if x.strip()], queries)
     text = b.render(results)
     b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
     b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")

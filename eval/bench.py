@@ -151,7 +151,7 @@ def bench_reload(data_dir: str, repeats: int = 5) -> dict:
             raise SystemExit(f"error: {data_dir}: the store holds no document")
         doc_id = max(store.documents(), key=lambda d: d["n_passages"])["doc_id"]
         doc, passages = stored_document(store, doc_id), list(store.passages(doc_id))
-        vectors = store.vectors(doc_id)
+        vectors, units = store.vectors(doc_id), store.unit_vectors(doc_id)
         times: dict[str, list[float]] = {k: [] for k in
                                          ("remove", "remove_full", "add", "add_full")}
 
@@ -164,7 +164,7 @@ def bench_reload(data_dir: str, repeats: int = 5) -> dict:
             store.remove(doc_id)
             timed("remove", live.current)
             timed("remove_full", lambda: Index.open(tmp))
-            store.put(doc, passages, vectors)
+            store.put(doc, passages, vectors, units)  # as an ingest stores it: with its units
             timed("add", live.current)
             timed("add_full", lambda: Index.open(tmp))
         assert live.current().ids == Index.open(tmp).ids
@@ -490,7 +490,7 @@ def render_embedders(e: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
+def run(paths: list[str], sizes: list[int], queries: list[str], embedders: bool = True) -> dict:
     from index.search import Index
 
     results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores"}
@@ -507,7 +507,8 @@ def run(paths: list[str], sizes: list[int], queries: list[str]) -> dict:
                               **bench_answers(index, queries[:60], situations)}
         results["naive"] = bench_naive(index, queries)
         results["reload"] = bench_reload(data_dir)
-        results["embedders"] = bench_embedders(data_dir)
+        if embedders:
+            results["embedders"] = bench_embedders(data_dir)
         results["synthetic"] = []
         for n in sizes:  # each size in a child process, so its memory is its own
             out = subprocess.run(
@@ -558,6 +559,8 @@ def render(r: dict) -> str:
         lines.append(f"| `ombuds provisions` end to end ({a['situations']} situations, k=10) | "
                      f"{a['provisions'][0]:.0f} / {a['provisions'][1]:.0f} | - |")
     lines += reload_rows(r.get("reload"))
+    if r.get("synthetic_date"):
+        lines += ["", f"Synthetic collections: run {r['synthetic_date']}."]
     lines += ["", "| synthetic passages (sentence units) | vector index (units) | recall@10 vs "
               "exact (units) | build s (vectors + units + BM25) | resident MB (all / index "
               "only) | bm25 | dense | hybrid |",
