@@ -25,7 +25,15 @@ from index.backend import (
     open_index,
     open_store,
 )
-from index.embed import DEFAULT_MODEL, ENV_MODEL, ModelError, configured_model, get_embedder
+from index.embed import (
+    DEFAULT_MODEL,
+    DEVICES,
+    ENV_DEVICE,
+    ENV_MODEL,
+    ModelError,
+    configured_model,
+    get_embedder,
+)
 from index.live import LiveIndex, Reload
 from index.provisions import (
     INSTRUMENT,
@@ -164,9 +172,13 @@ def _current(live: LiveIndex) -> Index:
 @click.option("--shard", metavar="I/N", callback=_shard,
               help="Only the files of shard I of N (by file name): N processes can ingest into "
               "one Milvus server at once, each document written by one of them.")
+@click.option("--device", type=click.Choice(DEVICES), envvar=ENV_DEVICE,
+              help="Where to embed (default cpu; env OMBUDS_DEVICE): cuda = a CUDA GPU in fp16, "
+              "for a store made with the torch backend; without one, the CPU, said in one line.")
 @backend_options
 def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, max_mb: float,
-           force: bool, ocr: str, quiet: bool, shard: tuple[int, int] | None) -> None:
+           force: bool, ocr: str, quiet: bool, shard: tuple[int, int] | None,
+           device: str | None) -> None:
     """Ingest reports, conventions and codes (PDF, scanned PDF, Word .docx, saved web pages
     .html, Markdown, text; English or Russian) and folders of them.
 
@@ -200,7 +212,8 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
     for path in bar:
         bar.set_postfix_str(path.name[-40:])
         try:
-            result = ingest_file(store, path, name, max_mb, force, ocr, progress=not quiet)
+            result = ingest_file(store, path, name, max_mb, force, ocr, progress=not quiet,
+                                 device=device)
         except IngestError as e:
             failed.append(path)
             tqdm.write(f"error: {path}: {e}", file=sys.stderr)

@@ -33,6 +33,8 @@ import numpy as np
 ENV_MODEL = "OMBUDS_MODEL"
 ENV_BACKEND = "OMBUDS_EMBED_BACKEND"
 ENV_CACHE = "OMBUDS_CACHE"
+ENV_DEVICE = "OMBUDS_DEVICE"
+DEVICES = ("cpu", "cuda")
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
@@ -62,6 +64,27 @@ def configured_backend(backend: str | None = None) -> str:
         raise ModelError(f"unknown embedding backend '{chosen}' (from {ENV_BACKEND}?); "
                          f"choose one of: {', '.join(BACKENDS)}")
     return chosen
+
+
+def configured_device(device: str | None = None) -> str:
+    """Where to embed: the argument, else $OMBUDS_DEVICE, else the CPU."""
+    chosen = device or os.environ.get(ENV_DEVICE) or "cpu"
+    if chosen not in DEVICES:
+        raise ModelError(f"unknown device '{chosen}' (from {ENV_DEVICE}?); choose one of: "
+                         f"{', '.join(DEVICES)}")
+    return chosen
+
+
+def _no_gpu(backend: str) -> str | None:
+    """Why embedding cannot run on a CUDA GPU here, or None when it can."""
+    if backend != "torch":
+        return (f"the {backend} backend runs on the CPU; a GPU embeds for a store made with "
+                f"{ENV_BACKEND}=torch")
+    import torch
+
+    if not torch.cuda.is_available():
+        return "no CUDA device (torch.cuda.is_available() is false)"
+    return None
 
 
 def split_model(identity: str) -> tuple[str, str | None]:
@@ -112,12 +135,12 @@ def _offline() -> None:
     hf_logging.disable_progress_bar()
 
 
-def _load_sentence_transformer(name: str, **model_kwargs):
+def _load_sentence_transformer(name: str, device: str = "cpu", **model_kwargs):
     _offline()
     from sentence_transformers import SentenceTransformer
 
     try:
-        return SentenceTransformer(_model_path(name), device="cpu", model_kwargs=model_kwargs)
+        return SentenceTransformer(_model_path(name), device=device, model_kwargs=model_kwargs)
     except Exception as e:  # noqa: BLE001 - any failure here means the model is unusable
         raise ModelError(f"cannot load embedding model '{name}': {_first_line(e)}") from None
 
@@ -127,10 +150,13 @@ def _first_line(e: BaseException) -> str:
 
 
 class _Torch:
-    """The sentence-transformers model as shipped."""
+    """The sentence-transformers model as shipped; on a CUDA GPU in fp16 (sentence-transformers
+    sorts each call's texts by length, so batches are padded little)."""
 
-    def __init__(self, name: str) -> None:
-        self.model = _load_sentence_transformer(name)
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        self.model = _load_sentence_transformer(name, device=device)
+        if device == "cuda":
+            self.model.half()
         dim = getattr(self.model, "get_embedding_dimension", None) or \
             self.model.get_sentence_embedding_dimension
         self.dim = int(dim())
@@ -344,10 +370,14 @@ class Embedder:
     The onnx-int8 backend falls back to torch, with one line on stderr, when its export cannot
     be made or loaded."""
 
-    def __init__(self, name: str, backend: str | None = None) -> None:
+    def __init__(self, name: str, backend: str | None = None, device: str = "cpu") -> None:
         model, named_backend = split_model(name)
         backend = backend or named_backend or configured_backend()
         configured_backend(backend)  # an unknown backend is an error, not a fallback
+        if device == "cuda" and (why := _no_gpu(backend)):
+            print(f"ombuds: embedding on the CPU, not a GPU: {why}", file=sys.stderr)
+            device = "cpu"
+        self.device = device
         self.model_name = model
         self.runner: _Torch | _Onnx | None = None
         if backend == "onnx-int8":
@@ -358,7 +388,7 @@ class Embedder:
                       f"({type(e).__name__}: {_first_line(e)}); using torch", file=sys.stderr)
                 backend = "torch"
         if self.runner is None:
-            self.runner = _Torch(model)
+            self.runner = _Torch(model, device)
         self.backend = backend
         self.name = f"{model}@{backend}"
         self.dim = self.runner.dim
@@ -410,11 +440,13 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def get_embedder(name: str | None = None) -> Embedder:
-    """The process-wide embedder for a model identity (see configured_model)."""
-    return _embedder(configured_model(name))
+def get_embedder(name: str | None = None, device: str | None = None) -> Embedder:
+    """The process-wide embedder for a model identity (see configured_model) on a device (see
+    configured_device). fp16 on a GPU stays within the torch backend's vectors (cosine > 0.999),
+    so a store does not record the device."""
+    return _embedder(configured_model(name), configured_device(device))
 
 
 @cache
-def _embedder(identity: str) -> Embedder:
-    return Embedder(identity)
+def _embedder(identity: str, device: str = "cpu") -> Embedder:
+    return Embedder(identity, device=device)

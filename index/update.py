@@ -74,16 +74,17 @@ class Ingested:
 
 
 def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEFAULT_MAX_MB,
-                force: bool = False, ocr: str = "auto", progress: bool = False) -> Ingested:
+                force: bool = False, ocr: str = "auto", progress: bool = False,
+                device: str | None = None) -> Ingested:
     """Check, parse, embed and store one file, as `ombuds ingest` does for each file; an
     unchanged file (same content hash) is skipped. ocr is the OCR mode for PDFs (auto, always,
-    never), progress shows a bar over OCRed pages. Raises IngestError (one line) or
-    ModelError."""
+    never), progress shows a bar over OCRed pages, device is where to embed (cpu, cuda).
+    Raises IngestError (one line) or ModelError."""
     prepared = prepare(path, max_mb=max_mb, ocr=ocr)
     if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
         return Ingested(prepared.doc_id, "unchanged")
     doc, passages = parse(prepared, progress=progress)
-    embedder = get_embedder(check_model(store, configured_model(model)))  # the store's backend
+    embedder = get_embedder(check_model(store, configured_model(model)), device)  # store's backend
     embedded = put_document(store, embedder, doc, passages)
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 

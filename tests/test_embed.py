@@ -200,3 +200,42 @@ def test_store_keeps_its_backend_until_reindex(tmp_path, monkeypatch, onnx_cache
     assert min(cosine) > 0.98 and max(cosine) < 0.99999  # close, and really re-embedded
     assert index.search("forced labour as a means of political coercion", mode="dense")
 
+
+
+# --- --device cuda: a GPU when there is one, else the CPU, said in one line --------------------
+
+
+@pytest.mark.parametrize("backend, reason", [
+    ("onnx-int8", "the onnx-int8 backend runs on the CPU"),
+    ("torch", "no CUDA device (torch.cuda.is_available() is false)"),
+])
+def test_ingest_device_cuda_falls_back_to_the_cpu_in_one_line(tmp_path, monkeypatch, onnx_cache,
+                                                               backend, reason):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA device")
+    cache, _ = onnx_cache
+    monkeypatch.setenv("OMBUDS_CACHE", str(cache))
+    monkeypatch.setenv("OMBUDS_EMBED_BACKEND", backend)
+    embed._embedder.cache_clear()
+    data = tmp_path / "data"
+    law = LEGAL / "ilo-c105-abolition-forced-labour-1957.md"
+    result = CliRunner().invoke(cli, ["ingest", "-q", "--device", "cuda", "--data-dir",
+                                      str(data), str(law)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stderr.splitlines() if "GPU" in line]
+    assert notes == [f"ombuds: embedding on the CPU, not a GPU: {reason}"
+                     + ("; a GPU embeds for a store made with OMBUDS_EMBED_BACKEND=torch"
+                        if backend == "onnx-int8" else "")]
+    store = Store(data)
+    assert store.vectors_count() == len(list(store.passages())) > 0
+    assert store.get_meta("model") == f"{MODEL}@{backend}"
+    embed._embedder.cache_clear()
+
+
+def test_unknown_device_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMBUDS_DEVICE", "tpu")
+    result = CliRunner().invoke(cli, ["ingest", "-q", "--data-dir", str(tmp_path / "d"),
+                                      str(LEGAL / "ilo-c105-abolition-forced-labour-1957.md")])
+    assert result.exit_code == 2 and "'tpu' is not one of 'cpu', 'cuda'" in result.output
