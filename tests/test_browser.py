@@ -217,7 +217,9 @@ def test_upload_a_file_and_find_it(page, app_url, tmp_path):
     path = tmp_path / "Kiln notes.md"
     path.write_text(UPLOAD, encoding="utf-8")
     page.set_input_files("#library-upload input[type=file]", str(path))
-    page.wait_for_selector("#library-upload >> text=Kiln notes.md")
+    # the file's name, as Gradio labels it (it shows the stem and the extension in two spans)
+    page.wait_for_selector("#library-upload [aria-label='Kiln notes.md'], "
+                           "#library-upload a[download='Kiln notes.md']")
     page.click("#library-ingest")
     page.wait_for_function("document.querySelector('#library-log textarea')"
                            "?.value.includes('ingested: Kiln notes.md')")
