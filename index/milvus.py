@@ -50,6 +50,7 @@ from .lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from .search import Filters, Index, IndexError_, _bound, _by_doc, _version, date_span, index_text
 from .store import Store, UnitVectors, _pause_for_tests, default_data_dir
 from .units import Unit
+from .update import stored_document
 
 PREFIX = "ombuds_"
 DOCS, PASSAGES, WINDOWS, UNITS, TEXTS = (PREFIX + n for n in
@@ -767,18 +768,6 @@ def _best_per_passage(found: list[tuple[str, float]], depth: int) -> list[tuple[
 
 
 # --- migrating ---------------------------------------------------------------------------------
-
-
-def stored_document(store: Store, doc_id: str) -> Document:
-    """A stored document as the Document it was ingested from (text, notes, stats, hash)."""
-    d = store.document(doc_id)
-    doc = Document(doc_id=d["doc_id"], title=d["title"], short_title=d["short_title"],
-                   source_file=d["source_file"])
-    for key in ("kind", "publisher", "date", "symbol", "jurisdiction", "language",
-                "completeness", "content_hash"):
-        setattr(doc, key, d[key] or "")
-    doc.text, doc.footnotes, doc.stats = d["text"], d["footnotes"], d["stats"]
-    return doc
 
 
 def migrate(source: Store, uri: str, token: str | None = None) -> dict:

@@ -7,6 +7,12 @@ import os
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -67,6 +73,39 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(data: Path, log: Path, env: dict[str, str]) -> Iterator[str]:
+    """`python -m app.web` serving data on a free port (its output in log) until the block
+    ends; yields its URL once it answers."""
+    port = free_port()
+    env = dict(env, OMBUDS_DATA_DIR=str(data))
+    env.pop("GRADIO_TEMP_DIR", None)  # the app keeps Gradio's cache in its data dir
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "app.web", "--data-dir", str(data),
+                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    started = time.perf_counter()
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
+            if time.perf_counter() - started > 180:
+                pytest.fail(f"the app did not start in 180 s: {log.read_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def copy_store(src: Path, dst: Path) -> None:

@@ -9,14 +9,11 @@ playwright (pip); Playwright's own browser download is never used.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import copy_store, free_port
+from conftest import copy_store, running_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,35 +42,11 @@ def app_url(full_data, tmp_path_factory):
     (url, start time, data dir)."""
     data = tmp_path_factory.mktemp("browser") / "data"
     copy_store(full_data, data)
-    port = free_port()
     log = tmp_path_factory.mktemp("browser-log") / "server.log"
-    env = dict(os.environ, OMBUDS_DATA_DIR=str(data), HF_HUB_OFFLINE="1",
-               TRANSFORMERS_OFFLINE="1")
-    env.pop("GRADIO_TEMP_DIR", None)  # the app keeps Gradio's cache in its data dir
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
     started = time.perf_counter()
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.web", "--data-dir", str(data),
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
-            if time.perf_counter() - started > 180:
-                pytest.fail(f"the app did not start in 180 s: {log.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with running_app(data, log, env) as url:
         yield url, started, data
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,12 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 import docx
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, copy_store, free_port
+from conftest import ROOT, copy_store, running_app
 from gradio_client import Client
 
 from app import export, web
@@ -210,33 +209,8 @@ def served(corpus_data, tmp_path_factory):
     data = tmp_path_factory.mktemp("live") / "data"
     copy_store(corpus_data, data)
     log = tmp_path_factory.mktemp("live-log") / "server.log"
-    port = free_port()
-    env = dict(ENV, OMBUDS_DATA_DIR=str(data))
-    env.pop("GRADIO_TEMP_DIR", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "app.web", "--data-dir", str(data),
-                                 "--port", str(port)], cwd=ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    started = time.perf_counter()
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the app exited: {log.read_text()[-2000:]}")
-            if time.perf_counter() - started > 180:
-                pytest.fail(f"the app did not start in 180 s: {log.read_text()[-2000:]}")
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                time.sleep(0.3)
+    with running_app(data, log, ENV) as url:
         yield url, data, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def search(client: Client, query: str, doc: list[str] | None = None) -> str:
