@@ -363,7 +363,22 @@ def _compile(inst: Instrument) -> re.Pattern:
     return re.compile(wrap.replace("<ALIAS>", "|".join(inst.aliases)), re.I)
 
 
-_PATTERNS: list[tuple[Instrument, re.Pattern]] = [(i, _compile(i)) for i in INSTRUMENTS]
+def _anchors(alias: str) -> list[tuple[str, ...]]:
+    """For each top-level alternative of an alias, the words every match of it contains: its
+    literal words outside any group, lowercased ("(?:UN|united\\s+nations)\\s+charter" ->
+    [("charter",)]); an alternative without such words gives () (it always runs)."""
+    bare = re.sub(r"\(\?-i:([A-Za-z]+)\)", r" \1 ", alias)  # a case-sensitive acronym: UDHR
+    while (shorter := re.sub(r"\([^()]*\)[?*]?", " ", bare)) != bare:
+        bare = shorter
+    return [tuple(w.lower() for w in re.split(r"\\s[+*]?|\s", branch)
+                  if re.fullmatch(r"[A-Za-z]{3,}", w))
+            for branch in bare.split("|")]
+
+
+# A wrapped pattern tries its optional prefixes at every position of a text, so it runs only on
+# texts that hold every anchor word of one of its aliases (ingest spent seconds here).
+_PATTERNS: list[tuple[Instrument, list[tuple[str, ...]], re.Pattern]] = [
+    (i, [words for a in i.aliases for words in _anchors(a)], _compile(i)) for i in INSTRUMENTS]
 _COUNTRY_RES = {c: re.compile(rf"(?<!\w)(?:{w})(?!\w)", re.I) for c, w in _COUNTRY_WORDS.items()}
 
 
@@ -376,7 +391,10 @@ def countries(text: str) -> set[str]:
 
 def _candidates(text: str):
     """(start, end, tag) for every alias match; tag is an Instrument, an ILO id or None."""
-    for inst, pattern in _PATTERNS:
+    lower = text.lower()
+    for inst, anchors, pattern in _PATTERNS:
+        if not any(all(w in lower for w in words) for words in anchors):
+            continue
         for m in pattern.finditer(text):
             yield m.start(), m.end(), inst
     for m in _ILO_NUM.finditer(text):
