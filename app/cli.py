@@ -1036,11 +1036,12 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
               "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
 @click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
               "scanned letter of ../shared/pdfs); nothing written.")
-@click.option("--only", type=click.Choice(["embed", "corpus"]),
+@click.option("--only", type=click.Choice(["embed", "corpus", "synthetic"]),
               help="Only this part (its rows in eval/bench.md and .json are replaced, the others "
                    "kept): embed = the torch and onnx-int8 embedders on the passages of "
                    "--data-dir; corpus = ingest, queries, ask, provisions, reload and the naive "
-                   "baseline on the corpus (no synthetic collections, no embedder comparison).")
+                   "baseline on the corpus (no synthetic collections, no embedder comparison); "
+                   "synthetic = the --sizes collections, made from --data-dir's vectors.")
 @data_dir_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True))
 def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, only: str | None,
@@ -1058,6 +1059,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
       ombuds bench --ocr-only
       ombuds bench --only embed         # embedder speed and agreement on data/'s passages
       ombuds bench --only corpus        # the corpus rows alone (minutes, not an hour)
+      ombuds bench --only synthetic --sizes 1000000   # 1M passages with their sentence units
     """
     from eval import bench as b
     from eval import run as ev
@@ -1102,6 +1104,23 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
     queries = [q["question"] for q in ev.load_questions()]
+    if only == "synthetic":
+        from index.store import default_data_dir
+
+        store_dir = data_dir or default_data_dir()
+        if not (store_dir / "ombuds.sqlite3").is_file():
+            _fail(f"{store_dir}: no ombuds store there; the synthetic collections are made from "
+                  "an ingested store's vectors: ombuds ingest corpus ../shared/corpus first")
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["synthetic"] = b.synthetic_rows(
+            store_dir, [int(x) for x in sizes.split(",") if x.strip()], queries)
+        results["synthetic_date"] = time.strftime("%Y-%m-%d %H:%M")
+        text = b.render(results) if "ingest" in results else ""
+        if text:
+            b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(text or json.dumps(results["synthetic"], indent=1))
+        return
     if only == "corpus":
         before = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
         results = b.run(list(paths), [], queries, embedders=False)

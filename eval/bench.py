@@ -509,20 +509,27 @@ def run(paths: list[str], sizes: list[int], queries: list[str], embedders: bool 
         results["reload"] = bench_reload(data_dir)
         if embedders:
             results["embedders"] = bench_embedders(data_dir)
-        results["synthetic"] = []
-        for n in sizes:  # each size in a child process, so its memory is its own
-            out = subprocess.run(
-                [sys.executable, "-c",
-                 "import json,sys; from eval.bench import synthetic; "
-                 "print(json.dumps(synthetic(int(sys.argv[1]), sys.argv[2], "
-                 "json.loads(sys.argv[3]))))", str(n), data_dir, json.dumps(queries[:100])],
-                capture_output=True, text=True, cwd=ROOT)
-            if out.returncode != 0:
-                raise RuntimeError(f"synthetic {n} failed: {out.stderr.strip()[-800:]}")
-            results["synthetic"].append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results["synthetic"] = synthetic_rows(data_dir, sizes, queries)
     finally:
         shutil.rmtree(data_dir, ignore_errors=True)
     return results
+
+
+def synthetic_rows(data_dir: str | Path, sizes: list[int], queries: list[str]) -> list[dict]:
+    """The synthetic collections made from an ingested store's vectors, each size in a child
+    process, so its memory is its own."""
+    rows = []
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, "-c",
+             "import json,sys; from eval.bench import synthetic; "
+             "print(json.dumps(synthetic(int(sys.argv[1]), sys.argv[2], "
+             "json.loads(sys.argv[3]))))", str(n), str(data_dir), json.dumps(queries[:100])],
+            capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            raise RuntimeError(f"synthetic {n} failed: {out.stderr.strip()[-800:]}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
 
 
 def ocr_row(o: dict) -> str:

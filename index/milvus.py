@@ -37,6 +37,7 @@ import logging
 import time
 import weakref
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -207,6 +208,11 @@ class MilvusStore:
         self.path = self.uri  # what `ombuds ingest` names as where the store is
         self._snapshot_generation: int | None = None
         self.lite = is_lite(self.uri)
+        # Searches run at the collections' Strong level on a server, where another process's
+        # writes reach the query nodes asynchronously. Milvus Lite is one process that applies a
+        # write before it returns (tests/test_milvus.py, the live-index test), so waiting for
+        # Strong's timestamp there only adds ~13 ms a search.
+        self.search_consistency = "Eventually" if self.lite else "Strong"
         self._pinned: dict[str, dict] | None = None
         self._info: dict = {}
         self._written = False  # flushed at close
@@ -590,6 +596,9 @@ class MilvusIndex(Index):
         self._units: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._last: list[str] = []  # the passages of the last search, whose units ask reads
         self._lexical_df: Lexical | None = None
+        # threads start on first use; an index replaced by a reload lets them go
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="ombuds-milvus")
+        weakref.finalize(self, self._pool.shutdown, wait=False)
 
     @classmethod
     def open(cls, uri: str, token: str | None = None, data_dir: Path | None = None,
@@ -670,7 +679,8 @@ class MilvusIndex(Index):
     def _search(self, name: str, data, field: str, limit: int, expr: str
                 ) -> list[tuple[str, float]]:
         found = self.store.client.search(name, data=[data], anns_field=field, limit=limit,
-                                         filter=expr, output_fields=["key"])
+                                         filter=expr, output_fields=["key"],
+                                         consistency_level=self.store.search_consistency)
         # BM25 "distances" are negated scores on Milvus Lite and scores on a server
         return [(hit["key"], abs(hit["distance"]) if field == "sparse" else hit["distance"])
                 for hit in found[0]]
@@ -709,6 +719,16 @@ class MilvusIndex(Index):
         # Milvus' BM25 has (k1 + 1) in the numerator, bm25s' Lucene variant does not
         scale = 1 + BM25_PARAMS["bm25_k1"]
         return [(key.split("@")[0], s / scale) for key, s in found if s > 0]
+
+    def _runs(self, searches: list, query: str, depth: int, mask: str
+              ) -> list[list[tuple[str, float]]]:
+        """The runs at once: each is a round trip that mostly waits on Milvus."""
+        if len(searches) < 2:
+            return super()._runs(searches, query, depth, mask)
+        if self._dense in searches:
+            self.query_vector(query)  # embedded once, before the threads read it
+        futures = [self._pool.submit(search, query, depth, mask) for search in searches]
+        return [f.result() for f in futures]
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
                filters: Filters | None = None):

@@ -478,6 +478,10 @@ class Index:
         rows = np.arange(self.unit_first[r], self.unit_first[r + 1])
         return self.unit_span[rows], self.units.rows(rows)
 
+    def _runs(self, searches: list, query: str, depth: int, mask) -> list[list[tuple[str, float]]]:
+        """The ranked runs of one query, one per search (here in-process, one after another)."""
+        return [search(query, depth, mask) for search in searches]
+
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
                filters: Filters | None = None) -> list[Hit]:
         if mode not in MODES + EXTRA_MODES:
@@ -486,16 +490,17 @@ class Index:
             return []
         mask = self.mask(filters or Filters())
         depth = max(CANDIDATES, 3 * k)
-        runs, weights = [], []
+        searches, weights = [], []
         if mode != "bm25":
-            runs.append(self._dense(query, depth, mask))
+            searches.append(self._dense)
             weights.append(W_PASSAGE if mode == "hybrid" else 1.0)
         if mode == "hybrid":
-            runs.append(self._dense_units(query, depth, mask))
+            searches.append(self._dense_units)
             weights.append(W_UNIT)
         if mode != "dense":
-            runs.append(self._lexical(query, depth, mask))
+            searches.append(self._lexical)
             weights.append(W_BM25 if mode == "hybrid" else 1.0)
+        runs = self._runs(searches, query, depth, mask)
         if (mode != "dense" and len(runs) > 1 and runs[-1] and is_cyrillic(query)
                 and english_only(self.model_name)):
             runs, weights = runs[-1:], weights[-1:]  # BM25 alone: see ENGLISH_ONLY_NOTE

@@ -283,7 +283,9 @@ def test_a_new_version_deletes_the_old_rows(corpus_data, lite, edited):
 
 def test_live_index_follows_the_milvus_generation(corpus_data, lite):
     """A removal and a put through another connection bump the generation (a reserved row of
-    the documents collection); LiveIndex reloads incrementally and equals a fresh open."""
+    the documents collection); LiveIndex reloads incrementally and equals a fresh open. Its
+    searches run at the Eventually level on Milvus Lite, and still see the other connection's
+    write at once (Lite applies a write before it returns)."""
     index = MilvusIndex.open(str(lite), data_dir=corpus_data)
     live = LiveIndex(index)
     assert live.current() is index and index.generation == live.generation()
@@ -302,6 +304,7 @@ def test_live_index_follows_the_milvus_generation(corpus_data, lite):
         writer.close()
     back = live.current()
     assert back is not after_removal and UN_ID in back.docs
+    assert back.store.search_consistency == "Eventually"
     fresh = MilvusIndex.open(str(lite), data_dir=corpus_data)
     try:
         assert back.ids == fresh.ids and back.generation == fresh.generation
