@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import ROOT, copy_store, running_app
 from gradio_client import Client
 
-from app import export, web
+from app import export, render, web
 from app.cli import cli
 from index.live import LiveIndex
 from index.search import MODES, Filters, Index
@@ -185,7 +185,7 @@ def test_collection_and_exports_mark_removed_items(tmp_path):
     assert "named the farmer" not in gone and "a witness" not in gone and "Interview" not in gone
     assert export.label(marked[0]) == "R 2020, para. 1 (removed from the library)"
 
-    html = web.collection_html(marked)
+    html = render.collection_html(marked)
     assert html.count('class="ob-badge">removed from the library<') == 2
     assert "named the farmer" not in html and "Osh" not in html.split("<article")[1]
     assert "Question: Who kept the passports?" in html and "Wages were paid in full." in html

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pypdf.errors import DependencyError
 
-from ingest import pdf as pdfmod
+from ingest import pdf_extract, pdf_garbled, pdf_layout, pdf_paragraphs
 from ingest.model import IngestError
 from ingest.pdf import PdfText, read_pdf
 
@@ -197,7 +197,7 @@ def test_missing_cryptography_gives_a_clear_message(monkeypatch: pytest.MonkeyPa
     def no_crypto(self, password):  # what pypdf does without cryptography / pycryptodome
         raise DependencyError("cryptography>=3.1 is required for AES algorithm")
 
-    monkeypatch.setattr(pdfmod.PdfReader, "decrypt", no_crypto)
+    monkeypatch.setattr(pdf_extract.PdfReader, "decrypt", no_crypto)
     with pytest.raises(IngestError) as err:
         read_pdf(PDF_DIR / "encrypted-aes256-user-password.pdf", password="foo")
     message = str(err.value)
@@ -402,15 +402,15 @@ def test_self_referencing_xobjects_are_contained(tmp_path: Path) -> None:
 
 
 def test_a_slow_page_is_skipped(monkeypatch: pytest.MonkeyPatch, seed_pdf: Path) -> None:
-    real = pdfmod._extract_page
+    real = pdf_extract._extract_page
 
     def slow_first_page(page, number):
         if number == 1:
             time.sleep(10)
         return real(page, number)
 
-    monkeypatch.setattr(pdfmod, "_extract_page", slow_first_page)
-    monkeypatch.setattr(pdfmod, "PAGE_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(pdf_extract, "_extract_page", slow_first_page)
+    monkeypatch.setattr(pdf_extract, "PAGE_TIMEOUT_S", 0.3)
     started = time.monotonic()
     result = read_pdf(seed_pdf)
     assert time.monotonic() - started < 5
@@ -419,14 +419,14 @@ def test_a_slow_page_is_skipped(monkeypatch: pytest.MonkeyPatch, seed_pdf: Path)
 
 
 def test_a_broken_page_is_skipped(monkeypatch: pytest.MonkeyPatch, seed_pdf: Path) -> None:
-    real = pdfmod._extract_page
+    real = pdf_extract._extract_page
 
     def broken_second_page(page, number):
         if number == 2:
-            raise pdfmod.PdfReadError("Invalid Elementary Object starting with b')'")
+            raise pdf_extract.PdfReadError("Invalid Elementary Object starting with b')'")
         return real(page, number)
 
-    monkeypatch.setattr(pdfmod, "_extract_page", broken_second_page)
+    monkeypatch.setattr(pdf_extract, "_extract_page", broken_second_page)
     result = read_pdf(seed_pdf)
     assert result.warnings == ["page 2: skipped, content stream is damaged (PdfReadError)"]
     assert [page.number for page in result.pages] == [1, 3]
@@ -446,7 +446,7 @@ def test_a_broken_page_is_skipped(monkeypatch: pytest.MonkeyPatch, seed_pdf: Pat
     ],
 )
 def test_garbled_text_is_detected(text: str) -> None:
-    assert pdfmod._garbled_reason(pdfmod._text_stats(text))
+    assert pdf_garbled._garbled_reason(pdf_garbled._text_stats(text))
 
 
 @pytest.mark.parametrize(
@@ -467,7 +467,7 @@ def test_garbled_text_is_detected(text: str) -> None:
     ],
 )
 def test_legitimate_text_is_not_garbled(text: str) -> None:
-    assert pdfmod._garbled_reason(pdfmod._text_stats(text)) is None
+    assert pdf_garbled._garbled_reason(pdf_garbled._text_stats(text)) is None
 
 
 @pytest.mark.parametrize(
@@ -482,28 +482,28 @@ def test_legitimate_text_is_not_garbled(text: str) -> None:
     ],
 )
 def test_join_lines(parts: list[str], joined: str) -> None:
-    assert pdfmod._join_lines(parts) == joined
+    assert pdf_paragraphs._join_lines(parts) == joined
 
 
 def test_clean_line() -> None:
-    cleaned = pdfmod._clean_line("\ufb01nancial\u00a0and  o\ufb03cial\u200b ")
+    cleaned = pdf_extract._clean_line("\ufb01nancial\u00a0and  o\ufb03cial\u200b ")
     assert cleaned == "financial and official"
-    assert pdfmod._clean_line("Закон № 257\x03") == "Закон № 257"
-    assert pdfmod._clean_line("inter\u00ad") == "inter-"
+    assert pdf_extract._clean_line("Закон № 257\x03") == "Закон № 257"
+    assert pdf_extract._clean_line("inter\u00ad") == "inter-"
 
 
 @pytest.mark.parametrize(
     "line", ["12", "- 12 -", "Page 3 of 10", "12/24", "3 of 24", "Page 12", "xii"]
 )
 def test_page_number_lines(line: str) -> None:
-    assert pdfmod._is_page_number(line, number=12, total=24)
+    assert pdf_layout._is_page_number(line, number=12, total=24)
 
 
 @pytest.mark.parametrize(
     "line", ["2011 was a year", "Civil", "12. The Committee", "IV", "14/103", "5/1"]
 )
 def test_not_page_number_lines(line: str) -> None:
-    assert not pdfmod._is_page_number(line, number=12, total=24)  # '14/103': a UN decision
+    assert not pdf_layout._is_page_number(line, number=12, total=24)  # '14/103': a UN decision
 
 
 # --------------------------------------------------------------------------------------------

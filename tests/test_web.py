@@ -15,7 +15,7 @@ from conftest import copy_store, free_port
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from app import export, web
+from app import export, render, tabs, web
 from ingest.model import IngestError, Passage
 
 NO_FILTERS = ([], [], [], [], "", "")  # documents, kinds, jurisdictions, types, from, to
@@ -169,7 +169,7 @@ def test_testimonies_by_place_speaker_and_date(client):
     assert cards(html) and all("18 November 2017" in c for c in cards(html))
     html, pick = client.predict("passport taken by the employer", "", ["migrant worker"], "", "",
                                 api_name="/testimonies")
-    assert "most relevant" in html and 0 < len(cards(html)) <= web.TOPIC_LIMIT
+    assert "most relevant" in html and 0 < len(cards(html)) <= tabs.TOPIC_LIMIT
     assert all(re.search(r'<ul class="ob-notes"><li><b>\[\d+\]', c) for c in cards(html)[:3])
     items = client.predict(pick["choices"][0][1], [], api_name="/add_testimony")
     assert items[0]["excerpts"][0]["attribution"]
@@ -271,11 +271,11 @@ DOC = {"doc_id": "d1", "title": "A <b>report</b>", "short_title": "R 2020", "pub
 def test_document_text_is_always_escaped():
     text = 'Hello <script>alert(1)</script> <img src=x onerror="alert(2)"> & "quotes"'
     ex = export.excerpt(_passage(text), DOC, "R 2020, §I")
-    html = web.card(ex, web.marked(text, web.term_spans(text, "hello quotes")))
+    html = render.card(ex, render.marked(text, render.term_spans(text, "hello quotes")))
     assert "<script" not in html and "<img" not in html and "<b>report" not in html
     assert "&lt;script&gt;" in html and "A &lt;b&gt;report&lt;/b&gt;" in html
     assert "<mark>Hello</mark>" in html
-    assert web.snippet(text, "alert").count("<mark>") == 2
+    assert render.snippet(text, "alert").count("<mark>") == 2
 
 
 def test_uploads_are_checked_by_content_and_named_safely(tmp_path):
@@ -314,12 +314,12 @@ def test_warning_when_bound_beyond_localhost_without_login():
 
 
 def test_speaker_roles():
-    assert web.speaker_role("Aziz M., a migrant worker from Kyrgyzstan") == "migrant worker"
-    assert web.speaker_role("Tolegen Ospankulov, Deputy Chair of the Committee for Labour") \
+    assert render.speaker_role("Aziz M., a migrant worker from Kyrgyzstan") == "migrant worker"
+    assert render.speaker_role("Tolegen Ospankulov, Deputy Chair of the Committee for Labour") \
         == "official"
-    assert web.speaker_role("Employers' Alliance of the Republic of Kazakhstan") == "employer"
-    assert web.speaker_role("a feminist initiative group") == "NGO, union or expert"
-    assert web.speaker_role(None) == "not stated"
+    assert render.speaker_role("Employers' Alliance of the Republic of Kazakhstan") == "employer"
+    assert render.speaker_role("a feminist initiative group") == "NGO, union or expert"
+    assert render.speaker_role(None) == "not stated"
 
 
 def test_export_gives_full_citations_and_a_source_list(tmp_path):

@@ -1,0 +1,298 @@
+"""The `ombuds` commands that measure ombuds: eval (retrieval, answers, provisions and the
+generative mode), calibrate (refit the answerability models) and bench (throughput and
+latency). They run the code of eval/, imported only when the command runs.
+
+Registered on the group in app/cli.py; kept apart from it as the commands for working on
+ombuds rather than with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+
+from app.cli_common import (
+    _fail,
+    _llm_config,
+    _open_index,
+    backend_options,
+    data_dir_option,
+    llm_options,
+    model_option,
+)
+from index.search import Index
+
+
+@click.command("eval")
+@data_dir_option
+@model_option
+@click.option("--naive/--no-naive", default=True, show_default=True,
+              help="Also measure the naive 1000/200-chunk baseline.")
+@click.option("--compare", is_flag=True, help="Print the change from the previous recorded run.")
+@click.option("--answers/--no-answers", "answers_", default=True, show_default=True,
+              help="Also measure `ombuds ask` (grounded answers, correct refusals).")
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+@backend_options
+@click.option("--llm", "llm_", is_flag=True,
+              help="Also measure the generative mode on the dev and test splits (needs "
+                   "OMBUDS_LLM_BASE_URL and OMBUDS_LLM_MODEL): answers shown, fallbacks and why, "
+                   "latency.")
+@click.option("--llm-limit", type=click.IntRange(1), help="With --llm: only the first N "
+              "questions of each split.")
+@click.option("--only", type=click.Choice(["answers"]),
+              help="Only this part: `--only answers` measures `ombuds ask` alone (not recorded).")
+@llm_options
+def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
+                 answers_: bool, record: bool, llm_: bool, llm_limit: int | None,
+                 only: str | None, llm_max_tokens: int | None, llm_timeout: float | None,
+                 llm_idle_timeout: float | None) -> None:
+    """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
+    overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
+
+    \b
+    Reproduce the README's table:
+      ombuds ingest corpus ../shared/corpus && ombuds eval
+    The generative mode's figures (a local server configured):
+      ombuds eval --no-naive --no-answers --no-record --llm --llm-limit 30
+    """
+    from eval import run as ev
+
+    config = _llm_config(True, llm_max_tokens, llm_timeout, llm_idle_timeout) if llm_ else None
+    index = _open_index(data_dir, model)
+    click.echo(f"ombuds eval works on a snapshot of {index.store.path} (generation "
+               f"{index.generation}: {len(index.docs)} documents, {len(index.ids)} passages); "
+               "documents added or removed while it runs are not seen", err=True)
+    questions = ev.load_questions()
+    needed = {e["doc_id"] for q in questions for e in q["evidence"]}
+    missing = sorted(needed - set(index.docs))
+    if missing:
+        click.echo(f"warning: {len(missing)} document(s) the questions cite are not in the "
+                   f"index ({', '.join(missing[:4])}...); run `ombuds ingest corpus "
+                   f"../shared/corpus`", err=True)
+    t0 = time.perf_counter()
+    if only == "answers":
+        click.echo(ev.answers_table(ev.evaluate_answers(index, questions)))
+        click.echo(f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
+        return
+    results, details, latency = ev.evaluate_index(index, questions)
+    if naive:
+        results.update(ev.evaluate_naive(index, questions))
+    answers = ev.evaluate_answers(index, questions) if answers_ else None
+    situations = ev.evaluate_situations(index, ev.load_situations())
+    answered = [q for q in questions if q["answerable"]]
+    n_split = {sp: sum(q.get("split", "dev") == sp for q in answered) for sp in ev.SPLITS}
+    click.echo(f"{len(answered)} answerable questions ({n_split['dev']} dev, "
+               f"{n_split['test']} test; {len(questions) - len(answered)} unanswerable, not "
+               f"scored here); {len(index.ids)} passages; model {index.model_name}; "
+               f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
+    text = ev.table(results)
+    click.echo(text)
+    if answers:
+        click.echo(ev.answers_table(answers))
+    provisions_text = ev.situations_table(situations)
+    click.echo(provisions_text)
+    missed = ev.failures(questions, details)
+    lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
+    ev.LATEST.write_text(
+        "# Latest evaluation\n\n" + text + "\n\n" + (ev.answers_table(answers) + "\n\n"
+                                                        if answers else "")
+        + provisions_text + "\n\nHybrid misses at 10 "
+        f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
+    record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
+               "config": {"model": index.model_name, "passages": len(index.ids),
+                          "questions": len(answered), "k": 10,
+                          "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
+               "metrics": results, "answers": answers, "situations": situations}
+    if config is not None:
+        record_["llm"] = _eval_llm(index, questions, config, llm_limit)
+    if record:
+        history = ev.append_history(record_)
+        ev.plot(history)
+        if compare and len(history) > 1:
+            click.echo("\n".join(ev.compare(history[-2], history[-1])))
+    elif compare and ev.HISTORY.exists():
+        previous = json.loads(ev.HISTORY.read_text().splitlines()[-1])
+        click.echo("\n".join(ev.compare(previous, record_)))
+
+
+def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) -> dict:
+    """`eval --llm`: eval/llm.py on the dev and test splits; the table is printed and written
+    to eval/llm.md, the summary returned for the history."""
+    from eval import llm as ev_llm
+
+    def progress(row: dict) -> None:
+        click.echo(f"  {row['id']} ({row['split']}): {row['outcome']} in {row['seconds']:.1f} s",
+                   err=True)
+
+    results = ev_llm.evaluate_llm(index, questions, config, limit, progress)
+    text = ev_llm.table(results)
+    click.echo(text)
+    ev_llm.LATEST.write_text("# Latest generative-mode evaluation\n\n" + text + "\n",
+                             encoding="utf-8")
+    return {k: v for k, v in results.items() if k != "rows"}
+
+
+@click.command()
+@data_dir_option
+@model_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the models (default: app/answerability.json).")
+@click.option("--repeats", type=click.IntRange(1, 20), default=None,
+              help="Cross-validation repeats (default 4).")
+@click.option("--sample", type=click.IntRange(10, 10000), default=None,
+              help="Only the first N dev questions (a quick check, e.g. in tests).")
+def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
+              repeats: int | None, sample: int | None) -> None:
+    """Refit the answerability and sentence models of `ombuds ask` on the dev split of
+    eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers.
+
+    \b
+    Examples:
+      ombuds calibrate                       # rewrites app/answerability.json
+      ombuds calibrate --output /tmp/m.json --repeats 1
+    """
+    from app.answerability import MODEL_PATH
+    from eval import calibrate as cal
+    from eval import run as ev
+
+    index = _open_index(data_dir, model)
+    dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
+    # an answerable question whose documents are not indexed would teach the models nothing
+    missing = [q for q in dev if q["answerable"]
+               and not {e["doc_id"] for e in q["evidence"]} & set(index.docs)]
+    if missing:
+        click.echo(f"warning: {len(missing)} answerable dev questions cite documents not in the "
+                   "index and are left out; run `ombuds ingest corpus ../shared/corpus`", err=True)
+        dev = [q for q in dev if q not in missing]
+    if sample:
+        answerable = [q for q in dev if q["answerable"]]
+        unanswerable = [q for q in dev if not q["answerable"]]
+        share = len(unanswerable) / len(dev)
+        n_un = max(5, round(sample * share))
+        dev = answerable[: sample - n_un] + unanswerable[:n_un]
+    click.echo(f"calibrating on {len(dev)} dev questions "
+               f"({sum(q['answerable'] for q in dev)} answerable)")
+    samples = cal.collect(index, dev)
+    fitted = cal.calibrate(samples, log=click.echo,
+                           **({"repeats": repeats} if repeats else {}))
+    path = output or MODEL_PATH
+    cal.write(fitted, path)
+    click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))
+    click.echo(f"wrote {path}")
+
+
+@click.command()
+@click.option("--sizes", default="100000,1000000", show_default=True,
+              help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--milvus", "milvus_store", type=click.Path(file_okay=False, path_type=Path),
+              help="Only the Milvus backend: migrate this built data dir into Milvus Lite and "
+              "compare it with the embedded index (writes eval/bench_milvus.md and .json).")
+@click.option("--aila", is_flag=True, help="Only AILA 2019 statute retrieval (long fact "
+              "descriptions), through ombuds' own ingest and search; writes eval/aila.md.")
+@click.option("--ocr-only", is_flag=True, help="Only OCR throughput (pages per second on the "
+              "scanned letter of ../shared/pdfs); nothing written.")
+@click.option("--only", type=click.Choice(["embed", "corpus", "synthetic"]),
+              help="Only this part (its rows in eval/bench.md and .json are replaced, the others "
+                   "kept): embed = the torch and onnx-int8 embedders on the passages of "
+                   "--data-dir; corpus = ingest, queries, ask, provisions, reload and the naive "
+                   "baseline on the corpus (no synthetic collections, no embedder comparison); "
+                   "synthetic = the --sizes collections, made from --data-dir's vectors.")
+@data_dir_option
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, only: str | None,
+          data_dir: Path | None, paths: tuple[str, ...]) -> None:
+    """Benchmark ingest throughput, OCR throughput and query latency (p50/p95 per mode) on the
+    corpus, on synthetic collections, and for the naive baseline; writes eval/bench.md and
+    eval/bench.json.
+
+    \b
+    Examples:
+      ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
+      ombuds bench --sizes 100000 corpus
+      ombuds bench --milvus data        # the Milvus backend beside the embedded one
+      ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
+      ombuds bench --ocr-only
+      ombuds bench --only embed         # embedder speed and agreement on data/'s passages
+      ombuds bench --only corpus        # the corpus rows alone (minutes, not an hour)
+      ombuds bench --only synthetic --sizes 1000000   # 1M passages with their sentence units
+    """
+    from eval import bench as b
+    from eval import run as ev
+
+    if milvus_store:
+        results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores",
+                   **b.bench_milvus(milvus_store, ev.load_questions())}
+        text = b.render_milvus(results)
+        (b.ROOT / "eval" / "bench_milvus.md").write_text("# Benchmark: Milvus backend\n\n" + text,
+                                                         encoding="utf-8")
+        (b.ROOT / "eval" / "bench_milvus.json").write_text(json.dumps(results, indent=1),
+                                                           encoding="utf-8")
+        click.echo(text)
+        return
+    if aila:
+        from eval import aila as ai
+
+        if not ai.AILA.exists():
+            _fail(f"{ai.AILA}: the AILA 2019 benchmark is not there (see ../shared/bench)")
+        results = ai.run()
+        text = ai.render(results)
+        ai.AILA_MD.write_text("# AILA 2019 statute retrieval\n\n" + text + "\n",
+                              encoding="utf-8")
+        ai.AILA_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(text)
+        return
+    if ocr_only:
+        o = b.bench_ocr()
+        if not o:
+            _fail(f"no Tesseract or no {b.SCANNED}: nothing to measure")
+        click.echo(b.ocr_row(o))
+        return
+    if only == "embed":
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["embedders"] = b.bench_embedders(data_dir)
+        text = b.render(results) if "ingest" in results else b.render_embedders(
+            results["embedders"])
+        b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(b.render_embedders(results["embedders"]))
+        return
+
+    paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
+    queries = [q["question"] for q in ev.load_questions()]
+    if only == "synthetic":
+        from index.store import default_data_dir
+
+        store_dir = data_dir or default_data_dir()
+        if not (store_dir / "ombuds.sqlite3").is_file():
+            _fail(f"{store_dir}: no ombuds store there; the synthetic collections are made from "
+                  "an ingested store's vectors: ombuds ingest corpus ../shared/corpus first")
+        results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["synthetic"] = b.synthetic_rows(
+            store_dir, [int(x) for x in sizes.split(",") if x.strip()], queries)
+        results["synthetic_date"] = time.strftime("%Y-%m-%d %H:%M")
+        text = b.render(results) if "ingest" in results else ""
+        if text:
+            b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+        b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        click.echo(text or json.dumps(results["synthetic"], indent=1))
+        return
+    if only == "corpus":
+        before = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results = b.run(list(paths), [], queries, embedders=False)
+        for kept in ("embedders", "synthetic"):
+            if before.get(kept):
+                results[kept] = before[kept]
+        if before.get("synthetic"):
+            results["synthetic_date"] = before.get("synthetic_date") or before.get("date")
+    else:
+        results = b.run(list(paths), [int(x) for x in sizes.split(",") if x.strip()], queries)
+    text = b.render(results)
+    b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
+    b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    click.echo(text)
