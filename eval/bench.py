@@ -391,7 +391,10 @@ def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages:
     def run_onnx(items: list[str], batch: int, ordered: bool, threads: int) -> None:
         onnx_runners[threads].encode(items, batch, sort=ordered)
 
-    configs = [(32, True, 2), (64, True, 2), (32, False, 2), (32, True, 1)]
+    from index.embed import BATCH_SIZE
+
+    configs = [(BATCH_SIZE, True, 2), (32, True, 2), (64, True, 2), (BATCH_SIZE, False, 2),
+               (BATCH_SIZE, True, 1)]
     runs: dict[tuple, list[float]] = {}
     for encode in (run_torch, run_onnx):  # warm up
         encode(sets["sentences"][:64], 32, True, 2)
@@ -442,11 +445,11 @@ def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages:
         tops[e.backend] = np.argsort(-scores, axis=1, kind="stable")[:, :10]
     overlap = [len(set(x) & set(y)) / 10 for x, y in zip(tops["torch"], tops["onnx-int8"],
                                                           strict=True)]
-    default = next(r for r in rows if r["backend"] == "onnx-int8" and r["batch"] == 32
+    default = next(r for r in rows if r["backend"] == "onnx-int8" and r["batch"] == BATCH_SIZE
                    and r["sorted"] and r["threads"] == 2)
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"), "model": model, "reps": reps,
-        "load_average": round(os.getloadavg()[0], 1),
+        "batch": BATCH_SIZE, "load_average": round(os.getloadavg()[0], 1),
         "texts": {k: len(v) for k, v in sets.items()}, "rows": rows,
         "speedup": {k: default[f"{k}_speedup"] for k in sets},
         "cosine": {"windows": len(cosine), "mean": float(cosine.mean()),
@@ -476,7 +479,7 @@ def render_embedders(e: dict) -> str:
                      f"{ratio} |")
     c, o = e["cosine"], e["overlap_at_10"]
     lines += ["", "Ratios are medians of onnx-int8 over torch in the same repetition. At the "
-              f"default setting (batch 32, sorted, 2 threads) onnx-int8 is "
+              f"default setting (batch {e.get('batch', 32)}, sorted, 2 threads) onnx-int8 is "
               f"{e['speedup']['passages']:.2f}x torch on passages, "
               f"{e['speedup']['sentences']:.2f}x on sentences. Cosine torch vs int8 "
               f"over {c['windows']} passage windows: mean {c['mean']:.4f}, min {c['min']:.4f}; "
