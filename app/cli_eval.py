@@ -273,6 +273,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
             _fail(f"{store_dir}: no ombuds store there; the synthetic collections are made from "
                   "an ingested store's vectors: ombuds ingest corpus ../shared/corpus first")
         results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
+        results["unit_index_quality"] = b.unit_index_quality(store_dir)
         results["synthetic"] = b.synthetic_rows(
             store_dir, [int(x) for x in sizes.split(",") if x.strip()], queries)
         results["synthetic_date"] = time.strftime("%Y-%m-%d %H:%M")
