@@ -393,8 +393,8 @@ def bench_embedders(data_dir: str | Path | None = None, reps: int = 3, passages:
 
     from index.embed import BATCH_SIZE
 
-    configs = [(BATCH_SIZE, True, 2), (32, True, 2), (64, True, 2), (BATCH_SIZE, False, 2),
-               (BATCH_SIZE, True, 1)]
+    configs = list(dict.fromkeys([(BATCH_SIZE, True, 2), (16, True, 2), (32, True, 2),
+                                  (64, True, 2), (BATCH_SIZE, False, 2), (BATCH_SIZE, True, 1)]))
     runs: dict[tuple, list[float]] = {}
     for encode in (run_torch, run_onnx):  # warm up
         encode(sets["sentences"][:64], 32, True, 2)
