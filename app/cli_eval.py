@@ -223,6 +223,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
       ombuds bench --only synthetic --sizes 1000000   # 1M passages with their sentence units
     """
     from eval import bench as b
+    from eval import bench_embed, bench_scale
     from eval import run as ev
 
     if milvus_store:
@@ -255,12 +256,12 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
         return
     if only == "embed":
         results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
-        results["embedders"] = b.bench_embedders(data_dir)
-        text = b.render(results) if "ingest" in results else b.render_embedders(
+        results["embedders"] = bench_embed.bench_embedders(data_dir)
+        text = b.render(results) if "ingest" in results else bench_embed.render_embedders(
             results["embedders"])
         b.BENCH_MD.write_text("# Benchmark\n\n" + text, encoding="utf-8")
         b.BENCH_JSON.write_text(json.dumps(results, indent=1), encoding="utf-8")
-        click.echo(b.render_embedders(results["embedders"]))
+        click.echo(bench_embed.render_embedders(results["embedders"]))
         return
 
     paths = paths or (str(b.ROOT / "corpus"), str(b.ROOT.parent / "shared" / "corpus"))
@@ -273,8 +274,8 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
             _fail(f"{store_dir}: no ombuds store there; the synthetic collections are made from "
                   "an ingested store's vectors: ombuds ingest corpus ../shared/corpus first")
         results = json.loads(b.BENCH_JSON.read_text()) if b.BENCH_JSON.exists() else {}
-        results["unit_index_quality"] = b.unit_index_quality(store_dir)
-        results["synthetic"] = b.synthetic_rows(
+        results["unit_index_quality"] = bench_scale.unit_index_quality(store_dir)
+        results["synthetic"] = bench_scale.synthetic_rows(
             store_dir, [int(x) for x in sizes.split(",") if x.strip()], queries)
         results["synthetic_date"] = time.strftime("%Y-%m-%d %H:%M")
         text = b.render(results) if "ingest" in results else ""

@@ -1,0 +1,206 @@
+"""Synthetic collections for `ombuds bench`: 100k and 1M passages with their sentence units,
+made from a real store's vectors, and what the compact unit index costs on real vectors.
+
+Separate from eval/bench.py because each size runs in a child process of its own (its memory is
+its own) and needs none of the corpus benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .bench import ROOT, _copy_store, percentiles, release_memory, rss_mb
+
+
+def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
+    """Index n generated passages: vectors are real passage embeddings plus noise (so they keep
+    the corpus's cluster structure), texts are Zipf-sampled corpus tokens; measure build time,
+    resident memory, latency per mode, and the recall@10 of the vector index against exact."""
+    import bm25s
+    from bm25s.tokenization import Tokenized
+
+    from index.embed import get_embedder
+    from index.fusion import minmax_fusion
+    from index.lexical import Lexical, tokenize
+    from index.search import W_BM25, W_PASSAGE, W_UNIT
+    from index.store import Store
+    from index.vectors import Vectors
+
+    rng = np.random.default_rng(seed)
+    store = Store(Path(data_dir))
+    real = np.concatenate(list(store.vectors().values()))
+    embedder = get_embedder()
+    query_vecs = embedder.encode(queries)
+    base_rss = rss_mb()
+
+    # exact top-10 for the queries, computed block by block while generating the vectors
+    matrix = np.empty((n, real.shape[1]), dtype=np.float32)
+    best = np.full((len(queries), 0), -1, dtype=np.int64)
+    best_scores = np.zeros((len(queries), 0), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        stop = min(n, start + 100_000)
+        block = real[rng.integers(0, len(real), stop - start)]
+        block = block + 0.04 * rng.standard_normal(block.shape).astype(np.float32)
+        matrix[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        scores = query_vecs @ matrix[start:stop].T
+        top = np.argpartition(-scores, 10, axis=1)[:, :10]
+        best = np.concatenate([best, top + start], axis=1)
+        best_scores = np.concatenate([best_scores, np.take_along_axis(scores, top, 1)], axis=1)
+    order = np.argsort(-best_scores, axis=1)[:, :10]
+    exact = np.take_along_axis(best, order, 1)
+
+    t0 = time.perf_counter()
+    vectors = Vectors.build(matrix)
+    vector_build = time.perf_counter() - t0
+    del matrix
+    release_memory()
+    recall = float(np.mean([len({r for r, _ in vectors.search(q, 10)} & set(e)) / 10
+                            for q, e in zip(query_vecs, exact, strict=True)]))
+    units, unit_row, unit_recall, unit_build = synthetic_units(store, n, query_vecs, rng)
+
+    # texts: token ids drawn with the corpus's own token frequencies
+    counts: dict[str, int] = {}
+    for p in store.passages():
+        for t in tokenize(p.text):
+            counts[t] = counts.get(t, 0) + 1
+    vocab = {t: i for i, t in enumerate(counts)}
+    freq = np.array(list(counts.values()), dtype=np.float64)
+    ids = rng.choice(len(vocab), size=n * 60, p=freq / freq.sum()).astype(np.int32)
+    t0 = time.perf_counter()
+    model = bm25s.BM25()
+    model.index(Tokenized(ids=np.split(ids, n), vocab=vocab), show_progress=False)
+    lexical_build = time.perf_counter() - t0
+    del ids
+    lexical = Lexical(model, n)
+    release_memory()
+    steady_rss = rss_mb()
+
+    out = {"n": n, "vector_index": vectors.kind, "vector_build_s": vector_build,
+           "units": units.size, "unit_index": units.kind, "unit_build_s": unit_build,
+           "unit_recall_at_10": unit_recall,
+           "lexical_build_s": lexical_build, "recall_at_10": recall,
+           "rss_mb": steady_rss, "rss_mb_without_model": steady_rss - base_rss}
+    timings: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
+    for q in queries:
+        t0 = time.perf_counter()
+        qv = embedder.encode_query(q)
+        dense = vectors.search(qv, 100)
+        t1 = time.perf_counter()
+        lex = lexical.search(q, 100)
+        t2 = time.perf_counter()
+        best: dict[str, float] = {}
+        for r, score in units.search(qv, 400):
+            best.setdefault(str(unit_row[r]), score)
+        minmax_fusion([[(str(r), s) for r, s in dense], list(best.items())[:100],
+                       [(str(r), s) for r, s in lex]], [W_PASSAGE, W_UNIT, W_BM25])
+        t3 = time.perf_counter()
+        timings["dense"].append(t1 - t0)
+        timings["bm25"].append(t2 - t1)
+        timings["hybrid"].append(t3 - t0)
+    for mode, times in timings.items():
+        out[mode] = percentiles(times)
+    return out
+
+
+def synthetic_units(store, n: int, query_vecs: np.ndarray, rng, block: int = 500_000):
+    """Sentence units for n synthetic passages, as many per passage as the corpus has, made
+    like the passage vectors (real unit vectors plus noise) and added block by block to the
+    compact index; recall@10 of the passages their best unit ranks, against exact search."""
+    from index.vectors import Vectors
+
+    real = np.concatenate([u.vectors for u in store.unit_vectors().values()])
+    per_passage = len(real) / max(1, len(store.vectors()))
+    total = int(n * per_passage)
+    unit_row = np.sort(rng.integers(0, n, total)).astype(np.int32)
+
+    def make(size: int) -> np.ndarray:
+        b = real[rng.integers(0, len(real), size)]
+        b = b + 0.04 * rng.standard_normal(b.shape).astype(np.float32)
+        return b / np.linalg.norm(b, axis=1, keepdims=True)
+
+    t0 = time.perf_counter()
+    units = Vectors.trained(make(min(total, 200_000)), total, compact=True)
+    best = np.full((len(query_vecs), n), -2.0, dtype=np.float32)  # exact best unit per passage
+    for start in range(0, total, block):
+        chunk = make(min(block, total - start))
+        units.add(chunk)
+        rows = unit_row[start : start + len(chunk)]
+        scores = query_vecs @ chunk.T
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])  # rows are sorted
+        owners = rows[starts]
+        best[:, owners] = np.maximum(best[:, owners],
+                                     np.maximum.reduceat(scores, starts, axis=1))
+    build = time.perf_counter() - t0
+    exact = np.argsort(-best, axis=1)[:, :10]
+    del best
+    release_memory()
+    recall = []
+    for qv, e in zip(query_vecs, exact, strict=True):
+        found: list[int] = []
+        for r, _ in units.search(qv, 400):
+            if unit_row[r] not in found:
+                found.append(int(unit_row[r]))
+        recall.append(len(set(found[:10]) & set(e.tolist())) / 10)
+    return units, unit_row, float(np.mean(recall)), build
+
+
+def unit_index_quality(data_dir: str | Path) -> dict:
+    """What the compact (IVF-PQ) sentence-unit index used at scale costs on real vectors: dev
+    retrieval with the corpus's units in it against exact search, and the overlap of the two
+    unit runs' top-10 passages (synthetic units, noisy copies of a few thousand real ones, are
+    too alike to measure this on)."""
+    import index.vectors as vectors
+    from index.search import Index
+
+    from .run import evaluate_index, load_questions
+
+    dev = [q for q in load_questions() if q.get("split") == "dev"]
+    out: dict = {"questions": sum(bool(q.get("answerable", True)) for q in dev)}
+    tops = {}
+    build = vectors.Vectors.build
+
+    def compact_approximate(matrix, approximate=None, compact=False):
+        return build(matrix, approximate=True if compact else approximate, compact=compact)
+
+    for kind in ("flat", "ivfpq"):
+        with tempfile.TemporaryDirectory() as tmp:
+            _copy_store(Path(data_dir), Path(tmp) / "data")
+            if kind == "ivfpq":  # the units' index as at scale; the passages' stays exact
+                vectors.Vectors.build = compact_approximate
+            try:
+                index = Index.open(Path(tmp) / "data")
+            finally:
+                vectors.Vectors.build = build
+            res, _, _ = evaluate_index(index, dev, modes=("hybrid",))
+            overall = res["hybrid"]["dev"]["overall"]
+            out[kind] = {"units": index.units.size, "index": index.units.kind,
+                         "R@5": overall["R@5"], "MRR@10": overall["MRR@10"]}
+            tops[kind] = [[pid for pid, _ in index._dense_units(q["question"], 10, None)]
+                          for q in dev]
+    out["unit_top10_overlap"] = float(np.mean([len(set(a) & set(b)) / 10 for a, b in
+                                               zip(tops["flat"], tops["ivfpq"], strict=True)]))
+    return out
+
+
+def synthetic_rows(data_dir: str | Path, sizes: list[int], queries: list[str]) -> list[dict]:
+    """The synthetic collections made from an ingested store's vectors, each size in a child
+    process, so its memory is its own."""
+    rows = []
+    for n in sizes:
+        out = subprocess.run(
+            [sys.executable, "-c",
+             "import json,sys; from eval.bench_scale import synthetic; "
+             "print(json.dumps(synthetic(int(sys.argv[1]), sys.argv[2], "
+             "json.loads(sys.argv[3]))))", str(n), str(data_dir), json.dumps(queries[:100])],
+            capture_output=True, text=True, cwd=ROOT)
+        if out.returncode != 0:
+            raise RuntimeError(f"synthetic {n} failed: {out.stderr.strip()[-800:]}")
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
