@@ -331,7 +331,7 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
       ombuds migrate --to http://localhost:19530    # a Milvus server
       ombuds search "passports" --backend milvus --milvus-uri data/milvus.db
     """
-    from index.milvus import migrate as copy_into
+    from index.milvus_migrate import migrate as copy_into
 
     try:
         counts = copy_into(Store(data_dir), uri, milvus_token)

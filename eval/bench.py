@@ -304,7 +304,8 @@ def bench_milvus(data_dir: Path, questions: list[dict]) -> dict:
     rate, query latency per mode, how often both give the same top 5, and on the dev split the
     default fusion (min-max CombSUM over passage vectors, sentence units and BM25) against
     Milvus' own RRFRanker and WeightedRanker over passage vectors and BM25."""
-    from index.milvus import MilvusIndex, migrate
+    from index.milvus_index import MilvusIndex
+    from index.milvus_migrate import migrate
     from index.search import Index
     from index.store import Store
 

@@ -129,7 +129,7 @@ def open_index(data_dir: Path | None = None, model: str | None = None,
                backend: Backend | None = None) -> Index:
     backend = backend or Backend.from_env()
     if backend.name == "milvus":
-        from .milvus import MilvusIndex
+        from .milvus_index import MilvusIndex
 
         return MilvusIndex.open(backend.milvus_uri(data_dir), backend.token, data_dir, model)
     from .search import Index

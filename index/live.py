@@ -9,7 +9,8 @@ has committed is never returned again, and one just ingested is found.
 
 Either backend: the embedded store's generation is a SQLite row; a Milvus store's is the
 version of a reserved row of its documents collection, set by every put and removal
-(index/milvus.py), and `MilvusIndex.updated` re-reads only changed documents' passages.
+(index/milvus.py), and `MilvusIndex.updated` (index/milvus_index.py) re-reads only changed
+documents' passages.
 """
 
 from __future__ import annotations
