@@ -25,6 +25,7 @@ import numpy as np
 
 from index.lexical import tokenize
 from index.search import Hit, Index
+from ingest.model import Passage
 
 MODEL_PATH = Path(__file__).resolve().parent / "answerability.json"
 
@@ -163,7 +164,7 @@ def echo_free(q: Question, sentence: str) -> str:
     return sentence
 
 
-def attributed(q: Question, p) -> bool:
+def attributed(q: Question, p: Passage) -> bool:
     """Whether the passage's attribution states what a who / when / where / which-body question
     asks: a testimony's speaker, date and place, and its source notes, shown with every citation
     of it ("who told the mission...?" is answered by the note naming the witness)."""

@@ -156,28 +156,21 @@ def unit_index_quality(data_dir: str | Path) -> dict:
     retrieval with the corpus's units in it against exact search, and the overlap of the two
     unit runs' top-10 passages (synthetic units, noisy copies of a few thousand real ones, are
     too alike to measure this on)."""
-    import index.vectors as vectors
     from index.search import Index
+    from index.vectors import Vectors
 
     from .run import evaluate_index, load_questions
 
     dev = [q for q in load_questions() if q.get("split") == "dev"]
     out: dict = {"questions": sum(bool(q.get("answerable", True)) for q in dev)}
     tops = {}
-    build = vectors.Vectors.build
-
-    def compact_approximate(matrix, approximate=None, compact=False):
-        return build(matrix, approximate=True if compact else approximate, compact=compact)
-
-    for kind in ("flat", "ivfpq"):
-        with tempfile.TemporaryDirectory() as tmp:
-            _copy_store(Path(data_dir), Path(tmp) / "data")
-            if kind == "ivfpq":  # the units' index as at scale; the passages' stays exact
-                vectors.Vectors.build = compact_approximate
-            try:
-                index = Index.open(Path(tmp) / "data")
-            finally:
-                vectors.Vectors.build = build
+    with tempfile.TemporaryDirectory() as tmp:
+        _copy_store(Path(data_dir), Path(tmp) / "data")
+        index = Index.open(Path(tmp) / "data")
+        exact = index.units
+        for kind in ("flat", "ivfpq"):
+            if kind == "ivfpq":  # the same units in the index used at scale; passages stay exact
+                index.units = Vectors.build(exact.rows().copy(), approximate=True, compact=True)
             res, _, _ = evaluate_index(index, dev, modes=("hybrid",))
             overall = res["hybrid"]["dev"]["overall"]
             out[kind] = {"units": index.units.size, "index": index.units.kind,
