@@ -233,6 +233,12 @@ def idf_of(index: Index):
     return idf
 
 
+def opens_sentence(text: str, start: int) -> bool:
+    """Whether the word at `start` begins a sentence of the text (so its capital says nothing:
+    "... a confederation. Under the ILO convention, may ...")."""
+    return re.search(r"(^|[.?!:;]\s+)[\"“(]?$", text[:start]) is not None
+
+
 def constraints(question: str, idf) -> list[Constraint]:
     """Years, other numbers, countries (or demonyms) and names (runs of capitalised words past
     the first word, acronyms) of a question."""
@@ -253,14 +259,15 @@ def constraints(question: str, idf) -> list[Constraint]:
                 out.append(Constraint(" ".join(run), "name", frozenset(rest), weight))
             run.clear()
 
-    for i, m in enumerate(words):
+    for m in words:
         w = m.group(0)
         if w.isdigit():
             close()
             t = w.lstrip("0") or "0"
             kind = "year" if YEAR.fullmatch(w) else "number"
             out.append(Constraint(w, kind, frozenset([t]), 1.0))
-        elif (i > 0 and w[0].isupper()) or (len(w) > 1 and w.isupper()):
+        elif (w[0].isupper() and not opens_sentence(question, m.start())) or (
+                len(w) > 1 and w.isupper()):
             run.append(w)
         else:
             close()
@@ -294,11 +301,13 @@ def initialisms(text: str) -> set[str]:
 
 
 def context_terms(index: Index, hit: Hit) -> set[str]:
-    """The terms of a passage with its context: notes, headings, document title and date,
-    attribution, and the initialisms of the names in them."""
+    """The terms of a passage with its context: notes, headings, document title, date and
+    publisher ("the UN rapporteur" is met by "United Nations Human Rights Council"), attribution,
+    and the initialisms of the names in them."""
     p = hit.passage
     doc = index.docs.get(p.doc_id, {})
-    text = " ".join([p.text, hit.short_title, hit.doc_title, doc.get("date") or "", *p.section,
+    text = " ".join([p.text, hit.short_title, hit.doc_title, doc.get("date") or "",
+                     doc.get("publisher") or "", *p.section,
                      *(f.text for f in p.footnotes),
                      *(x for x in (p.speaker, p.place, p.date) if x)])
     return terms(text) | initialisms(text)

@@ -153,10 +153,14 @@ def document_meta(path: Path, data: bytes, kind: str) -> dict:
     for k in ("date",):
         if k in meta and meta[k] is not None:
             meta[k] = str(meta[k])
-    if meta.get("adopted") is None and kind == "text":
-        adopted = split_front_matter(decode_text(data))[0].get("adopted")
-        if adopted and not meta.get("date"):
-            meta["date"] = str(adopted)[:10]
+    if kind == "text":
+        # legal texts name their adoption date and issuing body ("adopted", "issuer"): they are
+        # the document's date and publisher unless those are given
+        front = split_front_matter(decode_text(data))[0]
+        if front.get("adopted") and not meta.get("date"):
+            meta["date"] = str(front["adopted"])[:10]
+        if front.get("issuer") and not meta.get("publisher"):
+            meta["publisher"] = str(front["issuer"])
     if meta.get("kind") and meta["kind"] not in DOCUMENT_KINDS:
         raise IngestError(f"unknown kind '{meta['kind']}' (one of: {', '.join(DOCUMENT_KINDS)})")
     return meta

@@ -92,6 +92,17 @@ def test_question_analysis_is_general():
     assert not answerability.states("quantity", "under Article 128 of the Code, in 2017")
     assert answerability.states("quantity", "more than 1 million migrant workers")
     assert "^ilo" in answerability.initialisms("the International Labour Organization said")
+    # a capital that opens a sentence names nothing; an acronym or a country still counts
+    q = answerability.analyse("The state shut down a union. Under the ILO convention, may a "
+                              "body dissolve it? Does Kazakhstan allow it?", idf)
+    assert {c.text for c in q.constraints} == {"ILO", "Kazakhstan"}
+
+
+def test_publisher_is_answer_context(index):
+    """"the UN rapporteur" is met by the report's publisher, United Nations Human Rights Council."""
+    hit = next(h for h in index.search("slavery rapporteur recommendations", k=20)
+               if h.passage.doc_id.startswith("un-"))
+    assert "^un" in answerability.context_terms(index, hit)
 
 
 def test_testimony_citation_carries_its_source(index):

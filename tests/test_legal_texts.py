@@ -28,6 +28,11 @@ def test_every_legal_text_becomes_provisions(legal):
         assert all(p.article for p in passages), doc_id
         assert all(p.words <= 350 + 15 for p in passages), doc_id  # + carried heading
         assert doc.kind in set(DOCUMENT_KINDS) - {"report"}
+        # the front matter's adoption date and issuing body are the document's date and publisher
+        assert doc.date and doc.publisher, doc_id
+    assert legal["ilo-c189-domestic-workers-2011"][0].publisher.startswith(
+        "International Labour Organization")
+    assert legal["un-cat-1984"][0].date == "1984-12-10"
 
 
 def test_iccpr_article_8_whole_with_its_paragraphs(legal):
