@@ -98,6 +98,25 @@ def test_question_analysis_is_general():
     assert {c.text for c in q.constraints} == {"ILO", "Kazakhstan"}
 
 
+def test_two_part_question_has_its_constraints_met_across_cited_passages(index):
+    """Each part of the question is answered by another report: the first cited passage lacks
+    the other part's names, the answer's cited passages together meet them all."""
+    from app.answer import choose, evidence, rank
+    text = ("What does the UN rapporteur say about child labour on tobacco farms, and what does "
+            "FIDH say about wage arrears of Kyrgyz migrants?")
+    q = answerability.analyse(text, answerability.idf_of(index))
+    hits = index.search(text, k=8)
+    candidates, hit_terms = evidence(index, q, hits)
+    m = answerability.models()
+    chosen = [c for c, _, _ in choose(rank(candidates, m.sentence), m.keep)]
+    ev = answerability.answer_features(q, hits, candidates, chosen, hit_terms)
+    assert {c.hit.passage.doc_id for c in chosen} == {"un-a-hrc-27-53-add-2",
+                                                      "fidh-2018-kazakhstan"}
+    assert ev.unmet and not ev.unmet_answer
+    assert set(map(id, ev.unmet_answer)) <= set(map(id, ev.unmet))
+    assert ev.values[answerability.ANSWER_FEATURES.index("unmet_answer")] == 0
+
+
 def test_publisher_is_answer_context(index):
     """"the UN rapporteur" is met by the report's publisher, United Nations Human Rights Council."""
     hit = next(h for h in index.search("slavery rapporteur recommendations", k=20)
