@@ -17,6 +17,7 @@ import numpy as np
 from index.provisions import graph
 from index.search import Filters, Hit, Index
 from index.units import sentences
+from ingest.model import Footnote, Passage
 
 from .answer_types import Answer, AnswerSentence, Citation
 from .answerability import (
@@ -68,9 +69,18 @@ def evidence(index: Index, q: Question, hits: list[Hit]
     candidates = []
     for rank, h in enumerate(hits[:MAX_PASSAGES]):
         spans, vecs = index.passage_units(h.passage.passage_id)
+        # the footnote units follow the sentences, in the order of the passage's notes
+        notes = iter(noted(h.passage))
         first = True
         for (s, e), v in zip(spans, vecs, strict=True):
-            if s < 0:  # a footnote: cited with its passage, never quoted as the answer
+            if s < 0:  # a note (a figure, a source): its sentences, scored by the note's vector
+                note = next(notes, None)
+                if note is not None:
+                    for ns, ne in sentences(note.text):
+                        text = note.text[ns:ne].strip()
+                        if len(text.split()) >= MIN_WORDS:
+                            candidates.append(Candidate(h, rank, ns, ne, text, float(v @ qv),
+                                                        note=note.number))
                 continue
             text = h.passage.text[s:e].strip()
             if len(text.split()) >= MIN_WORDS:
@@ -95,9 +105,21 @@ def rank(candidates: list[Candidate], model: Logistic) -> list[Candidate]:
     return sorted(candidates, key=lambda c: -c.score)
 
 
+def noted(p: Passage) -> list[Footnote]:
+    """The notes of a passage that have a unit (index/units.passage_units), in its order."""
+    return [f for f in p.footnotes if f.number != "amendments" and f.text.strip()]
+
+
+def source_text(c: Candidate) -> str:
+    """The text a candidate's offsets are in: its passage's, or its note's."""
+    if c.note is None:
+        return c.hit.passage.text
+    return next(f.text for f in noted(c.hit.passage) if f.number == c.note)
+
+
 def _with_context(c: Candidate) -> tuple[int, int]:
     """A sentence that leans on the one before ("This practice...") brings it along."""
-    if DANGLING.match(c.text):
+    if DANGLING.match(c.text) and c.note is None:
         spans = sentences(c.hit.passage.text)
         i = next((i for i, (s, _) in enumerate(spans) if s == c.start), 0)
         if i > 0:
@@ -129,12 +151,17 @@ def choose(ranked: list[Candidate], keep: float) -> list[tuple[Candidate, int, i
         if pid not in passages_used and len(passages_used) == MAX_CITED:
             continue
         start, end = _with_context(c)
-        if any(pid == x.hit.passage.passage_id and start < e and s < end
+        if any(pid == x.hit.passage.passage_id and x.note == c.note and start < e and s < end
                for x, s, e in chosen):
             continue  # overlaps a sentence already chosen
         chosen.append((c, start, end))
         passages_used.add(pid)
     return chosen
+
+
+def marker(s: AnswerSentence) -> str:
+    """The sentence's pinpoint in the answer text: "[2]", or "[2, note 154]" for a note's."""
+    return f"[{s.citations[0]}, note {s.note}]" if s.note else f"[{s.citations[0]}]"
 
 
 def _probability(logit: float) -> float:
@@ -171,11 +198,11 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
     for c, start, end in chosen:
         pid = c.hit.passage.passage_id
         n = numbers.setdefault(pid, len(numbers) + 1)
-        text = c.hit.passage.text[start:end].strip()
+        text = source_text(c)[start:end].strip()
         support.setdefault(pid, []).append(text)
-        out_sentences.append(AnswerSentence(text=text, citations=[n]))
+        out_sentences.append(AnswerSentence(text=text, citations=[n], note=c.note))
     by_id = {h.passage.passage_id: h for h in hits}
     citations = [_citation(index, n, by_id[pid], support[pid]) for pid, n in numbers.items()]
-    answer = " ".join(f"{s.text} [{s.citations[0]}]" for s in out_sentences)
+    answer = " ".join(f"{s.text} {marker(s)}" for s in out_sentences)
     return Answer(question=question, answered=True, mode="extractive", answer=answer,
                   sentences=out_sentences, citations=citations, confidence=round(confidence, 3))

@@ -28,8 +28,9 @@ class Citation:
 
 @dataclass
 class AnswerSentence:
-    text: str  # verbatim from the cited passage
+    text: str  # verbatim from the cited passage, or from one of its notes
     citations: list[int]
+    note: str | None = None  # the number of the cited passage's note it is from
 
 
 @dataclass

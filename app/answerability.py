@@ -333,6 +333,7 @@ SENTENCE_FEATURES = (
     "dangling",             # leans on the sentence before ("This practice...")
     "coverage_gap",         # coverage minus the best sentence coverage (0 for the best)
     "opens_passage",        # the passage's first sentence (a provision's, a paragraph's lead)
+    "footnote",             # a sentence of one of the passage's notes (a figure, a source)
 )
 
 # Whether the corpus answers the question (the answerability model). Chosen on dev
@@ -365,11 +366,12 @@ class Candidate:
 
     hit: Hit
     rank: int  # the passage's rank among the hits, from 0
-    start: int  # offsets in the passage text
+    start: int  # offsets in the passage text, or in the note's
     end: int
     text: str
     similarity: float
     first: bool = False  # the first sentence of its passage
+    note: str | None = None  # the number of the passage's note the sentence is from
     features: np.ndarray = field(default_factory=lambda: np.zeros(len(SENTENCE_FEATURES)))
     score: float = 0.0  # the sentence model's log-odds
 
@@ -394,6 +396,7 @@ def sentence_features(q: Question, c: Candidate, found: set[str], best: dict[str
         "dangling": float(bool(DANGLING.match(c.text))),
         "coverage_gap": coverage - best["coverage"],
         "opens_passage": float(c.first),
+        "footnote": float(c.note is not None),
     }
     return np.array([values[name] for name in SENTENCE_FEATURES], dtype=np.float64)
 

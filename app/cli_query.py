@@ -308,7 +308,9 @@ def _print_answer(index: Index, a) -> None:
             if t["source"]:
                 click.echo(f"    source note: {t['source']}")
         for sentence in c.support:
-            click.echo(f"    > {sentence}")
+            note = next((f["number"] for f in c.footnotes
+                         if sentence not in c.text and sentence in f["text"]), None)
+            click.echo(f"    > (note {note}) {sentence}" if note else f"    > {sentence}")
         for line in _refs_lines(index, c.passage_id):
             click.echo(f"    cites: {line}")
 

@@ -259,8 +259,8 @@ def answer_html(app: Ombuds, answer) -> str:
         return ('<div class="ob-banner ob-no"><b>The corpus does not answer this question.</b>'
                 f"{why} {confidence_html(answer)}{notice}</div>"
                 f'<h3 class="ob-h">Nearest passages</h3>{cards or "<p>(none)</p>"}')
-    text = re.sub(r"\[(\d+)\]", r'<a class="ob-ref" href="#ob-cite-\1">[\1]</a>',
-                  esc(answer.answer))
+    text = re.sub(r"\[(\d+)((?:, note [^\]]+)?)\]",
+                  r'<a class="ob-ref" href="#ob-cite-\1">[\1\2]</a>', esc(answer.answer))
     notice = f'<div class="ob-notice">{esc(answer.notice)}</div>' if answer.notice else ""
     cards = []
     for c in answer.citations:

@@ -291,12 +291,13 @@ def evaluate_answers(index: Index, questions: list[dict]) -> dict:
     rows = []
     for q in questions:
         a = answer_question(index, q["question"])
-        by_n = {c.n: c.text for c in a.citations}
+        # a sentence is verbatim from its cited passage, or from the passage's note it names
+        by_n = {c.n: c for c in a.citations}
         row = {"split": q.get("split", "dev"), "answerable": q["answerable"],
                "answered": a.answered, "grounded": False, "first": False,
                # every answer sentence is a verbatim substring of a passage it cites
-               "verbatim": all(any(s.text in by_n.get(n, "") for n in s.citations)
-                               for s in a.sentences)}
+               "verbatim": all(any(n in by_n and s.text in quoted_from(by_n[n], s.note)
+                                   for n in s.citations) for s in a.sentences)}
         if q["answerable"] and a.answered:
             cited = [c.text + "\n" + "\n".join(f["text"] for f in c.footnotes)
                      for c in a.citations]
@@ -305,6 +306,13 @@ def evaluate_answers(index: Index, questions: list[dict]) -> dict:
             row["first"] = any(quote_in_sentence(e["quote"], first) for e in q["evidence"])
         rows.append(row)
     return {split: answer_shares([r for r in rows if r["split"] == split]) for split in SPLITS}
+
+
+def quoted_from(citation, note: str | None) -> str:
+    """The text an answer sentence must be verbatim in: the cited passage's, or its note's."""
+    if note is None:
+        return citation.text
+    return "\n".join(f["text"] for f in citation.footnotes if f["number"] == note)
 
 
 def quote_in_sentence(quote: str, sentence: str) -> bool:

@@ -14,9 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from app import answerability
-from app.answer import answer_question, sentences
+from app.answer import answer_question, marker, sentences
 from app.cli import cli
 from app.llm import LLMConfig, check, llm_answer, prompt
+from eval.run import quoted_from
 from index.search import Filters, Index
 
 
@@ -50,11 +51,12 @@ def test_every_answer_sentence_is_verbatim_from_a_cited_passage(index, question)
     assert a.sentences
     for s in a.sentences:
         assert s.citations and all(n in by_n for n in s.citations)
-        assert any(s.text in by_n[n].text for n in s.citations), s.text
-        assert f"{s.text} [{s.citations[0]}]" in a.answer
+        assert any(s.text in quoted_from(by_n[n], s.note) for n in s.citations), s.text
+        assert f"{s.text} {marker(s)}" in a.answer
     for c in a.citations:
         assert c.citation and c.doc_title
-        assert all(sup in c.text for sup in c.support)
+        assert all(sup in c.text or any(sup in f["text"] for f in c.footnotes)
+                   for sup in c.support)
 
 
 def test_answer_sentences_lead_with_the_best_and_carry_confidence(index):
@@ -96,6 +98,20 @@ def test_question_analysis_is_general():
     q = answerability.analyse("The state shut down a union. Under the ILO convention, may a "
                               "body dissolve it? Does Kazakhstan allow it?", idf)
     assert {c.text for c in q.constraints} == {"ILO", "Kazakhstan"}
+
+
+def test_a_figure_given_in_a_footnote_is_quoted_from_the_note_with_its_number(index):
+    a = answer_question(index, "How many of the minors at Almaty's adaptation centre were Kyrgyz "
+                               "citizens?")
+    assert a.answered
+    noted = [s for s in a.sentences if s.note]
+    assert noted, a.answer
+    by_n = {c.n: c for c in a.citations}
+    for s in noted:
+        note = next(f for f in by_n[s.citations[0]].footnotes if f["number"] == s.note)
+        assert s.text in note["text"]
+        assert f"{s.text} [{s.citations[0]}, note {s.note}]" in a.answer
+    assert "one-third to one-fifth" in a.sentences[0].text
 
 
 def test_two_part_question_has_its_constraints_met_across_cited_passages(index):
