@@ -117,7 +117,8 @@ class MilvusIndex(Index):
             docs = {d for d in (docs if docs is not None else self.docs)
                     if (self.docs.get(d, {}).get("language") or "en") in f.language}
         if docs is not None:
-            parts.append(f"doc_id in {_quote(sorted(docs))}")
+            # an empty `in []` is an assertion error in Milvus' C++ engine (milvus-lite 2.5)
+            parts.append(f"doc_id in {_quote(sorted(docs))}" if docs else "version < 0")
         if f.passage_type:
             parts.append(f"passage_type in {_quote(f.passage_type)}")
         lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
