@@ -1,7 +1,8 @@
 """The Milvus backend: passages, their vectors and BM25 kept in Milvus and searched there.
 
-The URI is a file path ending in .db for Milvus Lite (a local folder, one process at a time) or
-http://host:19530 for a Milvus server, with an optional token. Collections:
+The URI is a file path ending in .db for Milvus Lite (one SQLite file that milvus-lite's bundled
+C++ engine serves to one process at a time) or http://host:19530 for a Milvus server, with an
+optional token. Collections:
 
 - ombuds_documents: one row per document (key doc_id): metadata, content hash, and the version
   of its rows that readers see; a reserved row holds the model, its dimension and the schema.
@@ -12,7 +13,7 @@ http://host:19530 for a Milvus server, with an optional token. Collections:
   several; it scores its best), with the filter fields.
 - ombuds_units: sentence and footnote vectors (index/units.py), with their passage and offsets.
 
-Searched collections hold few columns: Milvus Lite reads every column of every hit. Filters on
+Searched collections hold few columns (hits are read with the key only). Filters on
 kind and jurisdiction, which are document fields, become `doc_id in [...]`.
 - ombuds_texts: each document's text, footnotes and stats, in chunks (a VARCHAR holds 64 KB).
 
@@ -23,8 +24,8 @@ opened). After that write the document's older versions are deleted; rows no doc
 names (a killed write's) are swept an hour on (SWEEP_AFTER_S), so a write under way elsewhere is
 never swept. One writer per document at a time.
 
-BM25: Milvus Lite's analyzer only splits words and lower-cases (a server's `english` analyzer
-stems, though not as index/lexical.py does), so `lexical` holds the passage already analysed by
+BM25: Milvus' analyzers stem English, though not as index/lexical.py does (and milvus-lite 3.x's
+only split words and lower-cased), so `lexical` holds the passage already analysed by
 index/lexical.tokenize (stemmed, stop words out, "C029" -> "29"), which the standard analyzer
 splits at spaces: the same terms as the embedded bm25s index, and with bm25s' k1 and b, the same
 scores where Milvus' statistics cover the same passages.
@@ -209,9 +210,9 @@ class MilvusStore:
         self._snapshot_generation: int | None = None
         self.lite = is_lite(self.uri)
         # Searches run at the collections' Strong level on a server, where another process's
-        # writes reach the query nodes asynchronously. Milvus Lite is one process that applies a
-        # write before it returns (tests/test_milvus.py, the live-index test), so waiting for
-        # Strong's timestamp there only adds ~13 ms a search.
+        # writes reach the query nodes asynchronously. Milvus Lite's engine serves one process
+        # and applies a write before it returns (tests/test_milvus.py, the live-index test), so
+        # Strong's wait for a timestamp would only add to every search there.
         self.search_consistency = "Eventually" if self.lite else "Strong"
         self._pinned: dict[str, dict] | None = None
         self._info: dict = {}

@@ -1,6 +1,7 @@
-"""The Milvus backend against Milvus Lite (a local file): migrating the corpus store, the same
-answers as the embedded backend, a real ingest killed at each pause point, and one clear line
-for a Milvus that cannot be used."""
+"""The Milvus backend against Milvus Lite (a local file, and its engine served over TCP as a
+server is): migrating the corpus store, the same answers as the embedded backend, a real ingest
+killed at each pause point, several processes on one Milvus, and one clear line for a Milvus
+that cannot be used."""
 
 from __future__ import annotations
 
@@ -411,3 +412,83 @@ def test_ingest_shards_split_the_files(corpus_data, lite):
         assert result.exit_code == 0, result.output
         unchanged.append(int(result.output.split(" unchanged")[0].rsplit(" ", 1)[1]))
     assert sum(unchanged) == 2
+
+
+# --- many processes, one Milvus ------------------------------------------------------------------
+
+READER = """
+import json, sys
+from pathlib import Path
+from index.live import LiveIndex
+from index.milvus_index import MilvusIndex
+live = LiveIndex(MilvusIndex.open(sys.argv[1], data_dir=Path(sys.argv[2])))
+def show():
+    index = live.current()
+    hits = index.search(sys.argv[3], k=10)
+    print(json.dumps({"docs": sorted(index.docs), "hits": [h.passage.passage_id for h in hits],
+                      "consistency": index.store.search_consistency}), flush=True)
+show()
+sys.stdin.readline()  # the test has changed the collection from another process
+show()
+"""
+
+
+@pytest.fixture
+def served(pristine, tmp_path):
+    """The migrated store served over TCP by Milvus Lite's engine, as a Milvus server serves
+    one: every process connects to http://127.0.0.1:PORT, none opens the file."""
+    import socket
+    import time
+
+    from milvus_lite.server import Server
+
+    db = tmp_path / "served.db"
+    copy_lite(pristine, db)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = Server(str(db), address=f"127.0.0.1:{port}")
+    assert server.init() and server.start(), "Milvus Lite's engine did not start"
+    uri = f"http://127.0.0.1:{port}"
+    for _ in range(50):  # the engine listens within a second or two
+        try:
+            MilvusStore(uri).close()
+            break
+        except Exception:  # noqa: BLE001 - not listening yet
+            time.sleep(0.2)
+    yield uri
+    server.stop()
+
+
+def test_two_serving_processes_share_one_milvus_and_follow_a_removal(corpus_data, served,
+                                                                      tmp_path):
+    """Two reader processes (as two `ombuds serve` would) open the same Milvus over its URI at
+    once and give the embedded index's top 10; a removal run by a third process (`ombuds
+    remove`) is seen by both at their next request, through the store's generation."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    data = tmp_path / "app-data"  # each server's own data dir (uploads, exports), not the store
+    data.mkdir()
+    readers = [subprocess.Popen([sys.executable, "-c", READER, served, str(data), QUERY],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                cwd=ROOT, env=env) for _ in range(2)]
+    try:
+        first = [json.loads(r.stdout.readline()) for r in readers]
+        embedded = [h.passage.passage_id for h in Index.open(corpus_data).search(QUERY, k=10)]
+        assert all(f["hits"] == embedded and UN_ID in f["docs"] for f in first)
+        assert all(f["consistency"] == "Strong" for f in first)  # a server: Strong reads
+        removed = subprocess.run([sys.executable, "-m", "app.cli", "remove", UN_ID, "--backend",
+                                  "milvus", "--milvus-uri", served, "--data-dir",
+                                  str(data)], capture_output=True, text=True, cwd=ROOT,
+                                 env=env, timeout=120)
+        assert removed.returncode == 0, removed.stderr
+        after = []
+        for r in readers:
+            r.stdin.write("\n")
+            r.stdin.flush()
+            after.append(json.loads(r.stdout.readline()))
+        assert all(UN_ID not in a["docs"] for a in after)
+        assert after[0]["hits"] == after[1]["hits"] != embedded
+    finally:
+        for r in readers:
+            r.kill()
+            r.wait()
