@@ -327,7 +327,7 @@ def migrate(uri: str, milvus_token: str | None, data_dir: Path | None) -> None:
 
     \b
     Examples:
-      ombuds migrate --to data/milvus.db            # Milvus Lite, a local folder
+      ombuds migrate --to data/milvus.db            # Milvus Lite, a local file
       ombuds migrate --to http://localhost:19530    # a Milvus server
       ombuds search "passports" --backend milvus --milvus-uri data/milvus.db
     """

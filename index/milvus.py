@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -82,6 +83,8 @@ _lite_users: dict[str, int] = {}  # Milvus Lite file -> stores open on it in thi
 
 def connect(uri: str, token: str | None = None):
     """A MilvusClient, or one line saying why not (nothing is written)."""
+    # milvus-lite 2.5 imports pkg_resources, which warns on every import (setuptools < 81)
+    warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
     try:
         from pymilvus import MilvusClient
     except ImportError:
