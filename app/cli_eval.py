@@ -188,8 +188,9 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
 
 
 @click.command()
-@click.option("--sizes", default="100000,1000000", show_default=True,
-              help="Synthetic collection sizes, comma-separated (empty: none).")
+@click.option("--sizes", default=None,
+              help="Synthetic collection sizes, comma-separated (empty: none; default "
+                   "100000,1000000, and none with --milvus).")
 @click.option("--milvus", "milvus_store", type=click.Path(file_okay=False, path_type=Path),
               help="Only the Milvus backend: migrate this built data dir into Milvus Lite and "
               "compare it with the embedded index (writes eval/bench_milvus.md and .json).")
@@ -216,6 +217,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
       ombuds bench                      # corpus + ../shared/corpus, 100k and 1M synthetic
       ombuds bench --sizes 100000 corpus
       ombuds bench --milvus data        # the Milvus backend beside the embedded one
+      ombuds bench --milvus data --sizes 200000   # and 200k synthetic passages on both
       ombuds bench --aila               # AILA 2019: MAP, nDCG@10, R@10 beside FIRE 2019
       ombuds bench --ocr-only
       ombuds bench --only embed         # embedder speed and agreement on data/'s passages
@@ -227,8 +229,15 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
     from eval import run as ev
 
     if milvus_store:
+        questions = ev.load_questions()
         results = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": f"{os.cpu_count()} cores",
-                   **b.bench_milvus(milvus_store, ev.load_questions())}
+                   **b.bench_milvus(milvus_store, questions)}
+        scale = [int(x) for x in (sizes or "").split(",") if x.strip()]
+        if scale:  # the same synthetic collections on both backends, one after the other
+            queries = [q["question"] for q in questions]
+            results["synthetic"] = {
+                backend: bench_scale.synthetic_rows(milvus_store, scale, queries, backend)
+                for backend in ("embedded", "milvus")}
         text = b.render_milvus(results)
         (b.ROOT / "eval" / "bench_milvus.md").write_text("# Benchmark: Milvus backend\n\n" + text,
                                                          encoding="utf-8")
@@ -236,6 +245,7 @@ def bench(sizes: str, milvus_store: Path | None, aila: bool, ocr_only: bool, onl
                                                            encoding="utf-8")
         click.echo(text)
         return
+    sizes = "100000,1000000" if sizes is None else sizes
     if aila:
         from eval import aila as ai
 

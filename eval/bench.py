@@ -369,6 +369,23 @@ def render_milvus(r: dict) -> str:
               "backend:", "", "| fusion | R@5 | MRR@10 | nDCG@10 |", "|---|---|---|---|"]
     for name, s in r["fusion_dev"].items():
         lines.append(f"| {name} | {s['R@5']:.3f} | {s['MRR@10']:.3f} | {s['nDCG@10']:.3f} |")
+    if r.get("synthetic"):
+        lines += ["", "Synthetic collections (eval/bench_scale.py: corpus vectors plus noise, "
+                  "corpus terms; as many windows and sentence units per passage as the corpus), "
+                  "each in a child process, 100 queries; ms p50 / p95, resident MB:", "",
+                  "| passages | backend | build or insert (s) | bm25 | dense | hybrid | "
+                  "resident MB |", "|---|---|---|---|---|---|---|"]
+        for e, m in zip(r["synthetic"]["embedded"], r["synthetic"]["milvus"], strict=True):
+            build = e["vector_build_s"] + e["unit_build_s"] + e["lexical_build_s"]
+            lines.append(f"| {e['n']:,} | embedded | {build:.0f} (indexes) | "
+                         + " | ".join(f"{e[k][0]:.1f} / {e[k][1]:.1f}"
+                                      for k in ("bm25", "dense", "hybrid"))
+                         + f" | {e['rss_mb']:.0f} |")
+            lines.append(f"| {m['n']:,} | Milvus Lite | {m['insert_s']:.0f} (insert, "
+                         f"{m['insert_passages_per_s']:.0f} passages/s) | "
+                         + " | ".join(f"{m[k][0]:.1f} / {m[k][1]:.1f}"
+                                      for k in ("bm25", "dense", "hybrid"))
+                         + f" | {m['rss_mb']:.0f} + engine {m['engine_rss_mb']:.0f} |")
     return "\n".join(lines) + "\n"
 
 

@@ -182,18 +182,151 @@ def unit_index_quality(data_dir: str | Path) -> dict:
     return out
 
 
-def synthetic_rows(data_dir: str | Path, sizes: list[int], queries: list[str]) -> list[dict]:
-    """The synthetic collections made from an ingested store's vectors, each size in a child
-    process, so its memory is its own."""
+def synthetic_rows(data_dir: str | Path, sizes: list[int], queries: list[str],
+                   backend: str = "embedded") -> list[dict]:
+    """The synthetic collections made from an ingested store's vectors (in the embedded indexes,
+    or with backend "milvus" in a Milvus Lite file), each size in a child process, so its memory
+    is its own."""
     rows = []
+    function = "synthetic_milvus" if backend == "milvus" else "synthetic"
     for n in sizes:
         out = subprocess.run(
-            [sys.executable, "-c",
-             "import json,sys; from eval.bench_scale import synthetic; "
-             "print(json.dumps(synthetic(int(sys.argv[1]), sys.argv[2], "
+            [sys.executable, "-W", "ignore", "-c",
+             f"import json,sys; from eval.bench_scale import {function}; "
+             f"print(json.dumps({function}(int(sys.argv[1]), sys.argv[2], "
              "json.loads(sys.argv[3]))))", str(n), str(data_dir), json.dumps(queries[:100])],
             capture_output=True, text=True, cwd=ROOT)
         if out.returncode != 0:
             raise RuntimeError(f"synthetic {n} failed: {out.stderr.strip()[-800:]}")
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return rows
+
+
+def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int = 0) -> dict:
+    """n generated passages in a fresh Milvus Lite file, in ombuds' own collections (schemas and
+    indexes of index/milvus.py), with as many windows and sentence units per passage as the
+    corpus has: vectors are real ones plus noise and texts Zipf-sampled corpus terms, as in
+    `synthetic`. A hybrid query runs as MilvusIndex runs it: three filtered searches at once
+    (windows, units, BM25), each passage's best window and unit, min-max fused. Measures the
+    insert rate, latency per mode and the resident memory of this process and Milvus' engine."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import psutil
+
+    from index.embed import get_embedder
+    from index.fusion import minmax_fusion
+    from index.lexical import tokenize
+    from index.milvus import PASSAGES, UNITS, WINDOWS, _index_params, _schemas, connect
+    from index.milvus_index import _best_per_passage
+    from index.search import CANDIDATES, W_BM25, W_PASSAGE, W_UNIT
+    from index.store import Store
+
+    rng = np.random.default_rng(seed)
+    store = Store(Path(data_dir))
+    windows_real = np.concatenate(list(store.vectors().values()))
+    units_real = np.concatenate([u.vectors for u in store.unit_vectors().values()])
+    n_passages = sum(1 for _ in store.passages())
+    counts: dict[str, int] = {}
+    for p in store.passages():
+        for t in tokenize(p.text):
+            counts[t] = counts.get(t, 0) + 1
+    terms = np.array(list(counts))
+    freq = np.array(list(counts.values()), dtype=np.float64)
+    freq /= freq.sum()
+    embedder = get_embedder()
+    query_vecs = embedder.encode(queries)
+    dim = windows_real.shape[1]
+
+    def noisy(real: np.ndarray, size: int) -> np.ndarray:
+        block = real[rng.integers(0, len(real), size)]
+        block = block + 0.04 * rng.standard_normal(block.shape).astype(np.float32)
+        return block / np.linalg.norm(block, axis=1, keepdims=True)
+
+    tmp = Path(tempfile.mkdtemp(prefix="ombuds-bench-milvus-syn-"))
+    client, uri = connect(str(tmp / "synthetic.db"))
+    try:
+        schemas = _schemas(dim)
+        for name in (PASSAGES, WINDOWS, UNITS):
+            client.create_collection(name, schema=schemas[name],
+                                     index_params=_index_params(client, name, lite=True))
+        per_window = len(windows_real) / n_passages
+        per_unit = len(units_real) / n_passages
+        fields = {"doc_id": "synthetic", "version": 1, "passage_type": "narrative",
+                  "date_lo": 0, "date_hi": 0}
+        inserted = {"passages": 0, "windows": 0, "units": 0}
+        t0 = time.perf_counter()
+        block = 500  # passages per insert (and their windows, units), as index/milvus.py's BATCH
+        for start in range(0, n, block):
+            size = min(block, n - start)
+            keys = [f"p{start + i}@1" for i in range(size)]
+            text = rng.choice(terms, size=(size, 60), p=freq)
+            client.insert(PASSAGES, _passage_rows(keys, fields, text, noisy(windows_real, size)))
+            n_windows = rng.poisson(per_window, size).clip(1)
+            owners = np.repeat(np.arange(size), n_windows)
+            client.insert(WINDOWS, [{"key": f"{keys[o]}#{j}", **fields, "vector": v.tolist()}
+                                    for j, (o, v) in enumerate(zip(
+                                        owners, noisy(windows_real, len(owners)), strict=True))])
+            n_units = rng.poisson(per_unit, size)
+            owners = np.repeat(np.arange(size), n_units)
+            client.insert(UNITS, [{"key": f"{keys[o]}#u{j}", **fields, "passage_key": keys[o],
+                                   "unit": {}, "vector": v.tolist()}
+                                  for j, (o, v) in enumerate(zip(
+                                      owners, noisy(units_real, len(owners)), strict=True))])
+            inserted["passages"] += size
+            inserted["windows"] += int(n_windows.sum())
+            inserted["units"] += len(owners)
+        for name in (PASSAGES, WINDOWS, UNITS):
+            client.flush(name)
+            client.load_collection(name)
+        insert_s = time.perf_counter() - t0
+
+        mask = 'version in [1] and doc_id in ["synthetic"]'
+
+        def search(name: str, data, field: str, limit: int) -> list[tuple[str, float]]:
+            found = client.search(name, data=[data], anns_field=field, limit=limit, filter=mask,
+                                  output_fields=["key"], consistency_level="Eventually")
+            return [(h["key"], abs(h["distance"])) for h in found[0]]
+
+        def best(name: str, qv: list[float], hits: float) -> list[tuple[str, float]]:
+            found = search(name, qv, "vector", int(CANDIDATES * hits))
+            return _best_per_passage([(k.split("#")[0], s) for k, s in found], CANDIDATES)
+
+        timings: dict[str, list[float]] = {"bm25": [], "dense": [], "hybrid": []}
+        with ThreadPoolExecutor(3) as pool:
+            for q, qv in zip(queries, query_vecs, strict=True):
+                qv_list, text = qv.tolist(), " ".join(tokenize(q)) or "x"
+                t0 = time.perf_counter()
+                search(PASSAGES, text, "sparse", CANDIDATES)
+                t1 = time.perf_counter()
+                best(WINDOWS, qv_list, 1.6)
+                t2 = time.perf_counter()
+                runs = [pool.submit(best, WINDOWS, qv_list, 1.6),
+                        pool.submit(best, UNITS, qv_list, 3),
+                        pool.submit(search, PASSAGES, text, "sparse", CANDIDATES)]
+                minmax_fusion([r.result() for r in runs], [W_PASSAGE, W_UNIT, W_BM25])
+                t3 = time.perf_counter()
+                timings["bm25"].append(t1 - t0)
+                timings["dense"].append(t2 - t1)
+                timings["hybrid"].append(t3 - t2)
+        me = psutil.Process()
+        engine = sum(c.memory_info().rss for c in me.children(recursive=True)) / 2**20
+        out = {"n": n, **inserted, "insert_s": insert_s,
+               "insert_passages_per_s": n / insert_s,
+               "rss_mb": me.memory_info().rss / 2**20, "engine_rss_mb": engine}
+        for mode, times in timings.items():
+            out[mode] = percentiles(times)
+        return out
+    finally:
+        client.close()
+        from milvus_lite.server_manager import server_manager_instance
+
+        server_manager_instance.release_server(uri)
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _passage_rows(keys: list[str], fields: dict, text: np.ndarray, vectors: np.ndarray) -> list:
+    return [{"key": k, **fields, "kind": "report", "jurisdiction": "KZ", "passage_id": k[:-2],
+             "seq": i, "data": {}, "lexical": " ".join(text[i]), "vector": v.tolist()}
+            for i, (k, v) in enumerate(zip(keys, vectors, strict=True))]
