@@ -492,3 +492,54 @@ def test_two_serving_processes_share_one_milvus_and_follow_a_removal(corpus_data
         for r in readers:
             r.kill()
             r.wait()
+
+
+def test_synthetic_benchmark_on_milvus_lite_measures_a_small_collection(corpus_data):
+    """`ombuds bench --milvus D --sizes N`'s Milvus side: N generated passages with windows and
+    units at the corpus's ratios, searched as MilvusIndex searches; the numbers are real."""
+    from eval.bench import render_milvus
+    from eval.bench_scale import synthetic_milvus
+
+    out = synthetic_milvus(300, corpus_data, [QUERY, "wages withheld by the employer"])
+    assert out["passages"] == 300 and out["windows"] >= 300 and out["units"] > 300
+    assert out["insert_passages_per_s"] > 0 and out["engine_rss_mb"] > 0
+    assert all(0 < out[mode][0] <= out[mode][1] for mode in ("bm25", "dense", "hybrid"))
+    embedded = {"n": 300, "vector_build_s": 0.1, "unit_build_s": 0.1, "lexical_build_s": 0.1,
+                "rss_mb": 1.0, **{m: out[m] for m in ("bm25", "dense", "hybrid")}}
+    text = render_milvus({"date": "d", "machine": "m", "passages": 1, "queries": 1,
+                          "migrate": {"passages_per_s": 1, "passages": 1, "seconds": 1,
+                                      "unchanged_s": 0}, "embedded": out, "milvus": out,
+                          "same_top5": 1.0, "dev_questions": 0, "fusion_dev": {},
+                          "synthetic": {"embedded": [embedded], "milvus": [out]}})
+    assert "| 300 | Milvus Lite |" in text
+
+
+def test_two_ingest_workers_fill_one_milvus_at_once(served, tmp_path):
+    """`ombuds ingest --shard 1/2` and `--shard 2/2` run at the same time, as workers on two
+    machines would, into one Milvus; together they take each file once, and a reader then sees
+    both documents searchable."""
+    from conftest import LEGAL
+
+    folder = tmp_path / "legal"
+    folder.mkdir()
+    for name in ("ilo-c105-abolition-forced-labour-1957.md",  # shard 1 of 2 (by file name)
+                 "ilo-c098-right-to-organise-collective-bargaining-1949.md"):  # shard 2
+        shutil.copy2(LEGAL / name, folder / name)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    workers = [subprocess.Popen([sys.executable, "-m", "app.cli", "ingest", "-q", str(folder),
+                                 "--shard", shard, "--backend", "milvus", "--milvus-uri", served,
+                                 "--data-dir", str(tmp_path / f"worker{i}")],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                cwd=ROOT, env=env)
+               for i, shard in enumerate(("1/2", "2/2"))]
+    outputs = [w.communicate(timeout=300) for w in workers]
+    assert all(w.returncode == 0 for w in workers), outputs
+    assert all("1 document(s) ingested" in out for out, _ in outputs), outputs
+    index = MilvusIndex.open(served, data_dir=tmp_path)
+    try:
+        assert {"ilo-c105-abolition-forced-labour-1957",
+                "ilo-c098-right-to-organise-collective-bargaining-1949"} <= set(index.docs)
+        hits = index.search("right to organise collective bargaining", k=3)
+        assert hits[0].passage.doc_id == "ilo-c098-right-to-organise-collective-bargaining-1949"
+    finally:
+        index.store.close()
