@@ -16,8 +16,7 @@ import numpy as np
 
 from index.provisions import graph
 from index.search import Filters, Hit, Index
-from index.units import sentences
-from ingest.model import Footnote, Passage
+from index.units import sentences, unit_notes
 
 from .answer_types import Answer, AnswerSentence, Citation
 from .answerability import (
@@ -70,7 +69,7 @@ def evidence(index: Index, q: Question, hits: list[Hit]
     for rank, h in enumerate(hits[:MAX_PASSAGES]):
         spans, vecs = index.passage_units(h.passage.passage_id)
         # the footnote units follow the sentences, in the order of the passage's notes
-        notes = iter(noted(h.passage))
+        notes = iter(unit_notes(h.passage))
         first = True
         for (s, e), v in zip(spans, vecs, strict=True):
             if s < 0:  # a note (a figure, a source): its sentences, scored by the note's vector
@@ -105,16 +104,11 @@ def rank(candidates: list[Candidate], model: Logistic) -> list[Candidate]:
     return sorted(candidates, key=lambda c: -c.score)
 
 
-def noted(p: Passage) -> list[Footnote]:
-    """The notes of a passage that have a unit (index/units.passage_units), in its order."""
-    return [f for f in p.footnotes if f.number != "amendments" and f.text.strip()]
-
-
 def source_text(c: Candidate) -> str:
     """The text a candidate's offsets are in: its passage's, or its note's."""
     if c.note is None:
         return c.hit.passage.text
-    return next(f.text for f in noted(c.hit.passage) if f.number == c.note)
+    return next(f.text for f in unit_notes(c.hit.passage) if f.number == c.note)
 
 
 def _with_context(c: Candidate) -> tuple[int, int]:

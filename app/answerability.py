@@ -25,6 +25,7 @@ import numpy as np
 
 from index.lexical import tokenize
 from index.search import Hit, Index
+from index.units import unit_notes
 from ingest.model import Passage
 
 MODEL_PATH = Path(__file__).resolve().parent / "answerability.json"
@@ -176,7 +177,7 @@ def attributed(q: Question, p: Passage) -> bool:
         return True
     if q.asks not in ("person", "date", "place", "organisation"):
         return False
-    notes = " ".join([p.speaker or "", *(f.text for f in p.footnotes if f.number != "amendments")])
+    notes = " ".join([p.speaker or "", *(f.text for f in unit_notes(p))])
     return states(q.asks, echo_free(q, notes))
 
 
@@ -435,7 +436,6 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
     # its constraints met by different cited passages
     unmet_answer = q.unmet(set().union(*(hit_terms[c.hit.passage.passage_id] for c in chosen)))
     values = {
-        "unmet_answer": float(min(len(unmet_answer), 2)),
         "best_similarity": max(c.similarity for c in candidates),
         "cited_coverage": q.coverage(cited_found),
         "top_coverage": q.coverage(best3),
@@ -447,6 +447,7 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
         "yes_no": float(q.yes_no),
         "unmet_names": float(min(len(unmet) - len(hard), 2)),
         "unknown_constraint": float(bool(unknown)),
+        "unmet_answer": float(min(len(unmet_answer), 2)),
     }
     return Evidence(np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64),
                     unmet, unknown, unmet_answer)

@@ -308,8 +308,8 @@ def _print_answer(index: Index, a) -> None:
             if t["source"]:
                 click.echo(f"    source note: {t['source']}")
         for sentence in c.support:
-            note = next((f["number"] for f in c.footnotes
-                         if sentence not in c.text and sentence in f["text"]), None)
+            note = next((s.note for s in a.sentences if c.n in s.citations
+                         and s.text == sentence and s.note), None)
             click.echo(f"    > (note {note}) {sentence}" if note else f"    > {sentence}")
         for line in _refs_lines(index, c.passage_id):
             click.echo(f"    cites: {line}")

@@ -8,6 +8,7 @@ its own) and needs none of the corpus benchmark.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,6 +20,25 @@ import numpy as np
 from .bench import ROOT, _copy_store, percentiles, release_memory, rss_mb
 
 
+def noisy(real: np.ndarray, size: int, rng) -> np.ndarray:
+    """size vectors drawn from real ones plus noise, normalised: they keep the corpus's clusters
+    without being copies."""
+    block = real[rng.integers(0, len(real), size)]
+    block = block + 0.04 * rng.standard_normal(block.shape).astype(np.float32)
+    return block / np.linalg.norm(block, axis=1, keepdims=True)
+
+
+def term_frequencies(passages) -> dict[str, int]:
+    """BM25 term -> its count over the passages: synthetic texts are drawn with these."""
+    from index.lexical import tokenize
+
+    counts: dict[str, int] = {}
+    for p in passages:
+        for t in tokenize(p.text):
+            counts[t] = counts.get(t, 0) + 1
+    return counts
+
+
 def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     """Index n generated passages: vectors are real passage embeddings plus noise (so they keep
     the corpus's cluster structure), texts are Zipf-sampled corpus tokens; measure build time,
@@ -28,7 +48,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
 
     from index.embed import get_embedder
     from index.fusion import minmax_fusion
-    from index.lexical import Lexical, tokenize
+    from index.lexical import Lexical
     from index.search import W_BM25, W_PASSAGE, W_UNIT
     from index.store import Store
     from index.vectors import Vectors
@@ -46,9 +66,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     best_scores = np.zeros((len(queries), 0), dtype=np.float32)
     for start in range(0, n, 100_000):
         stop = min(n, start + 100_000)
-        block = real[rng.integers(0, len(real), stop - start)]
-        block = block + 0.04 * rng.standard_normal(block.shape).astype(np.float32)
-        matrix[start:stop] = block / np.linalg.norm(block, axis=1, keepdims=True)
+        matrix[start:stop] = noisy(real, stop - start, rng)
         scores = query_vecs @ matrix[start:stop].T
         top = np.argpartition(-scores, 10, axis=1)[:, :10]
         best = np.concatenate([best, top + start], axis=1)
@@ -66,10 +84,7 @@ def synthetic(n: int, data_dir: str, queries: list[str], seed: int = 0) -> dict:
     units, unit_row, unit_recall, unit_build = synthetic_units(store, n, query_vecs, rng)
 
     # texts: token ids drawn with the corpus's own token frequencies
-    counts: dict[str, int] = {}
-    for p in store.passages():
-        for t in tokenize(p.text):
-            counts[t] = counts.get(t, 0) + 1
+    counts = term_frequencies(store.passages())
     vocab = {t: i for i, t in enumerate(counts)}
     freq = np.array(list(counts.values()), dtype=np.float64)
     ids = rng.choice(len(vocab), size=n * 60, p=freq / freq.sum()).astype(np.int32)
@@ -121,9 +136,7 @@ def synthetic_units(store, n: int, query_vecs: np.ndarray, rng, block: int = 500
     unit_row = np.sort(rng.integers(0, n, total)).astype(np.int32)
 
     def make(size: int) -> np.ndarray:
-        b = real[rng.integers(0, len(real), size)]
-        b = b + 0.04 * rng.standard_normal(b.shape).astype(np.float32)
-        return b / np.linalg.norm(b, axis=1, keepdims=True)
+        return noisy(real, size, rng)
 
     t0 = time.perf_counter()
     units = Vectors.trained(make(min(total, 200_000)), total, compact=True)
@@ -216,7 +229,7 @@ def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int
     from index.embed import get_embedder
     from index.fusion import minmax_fusion
     from index.lexical import tokenize
-    from index.milvus import PASSAGES, UNITS, WINDOWS, _index_params, _schemas, connect
+    from index.milvus import PASSAGES, UNITS, WINDOWS, MilvusStore
     from index.milvus_index import _best_per_passage
     from index.search import CANDIDATES, W_BM25, W_PASSAGE, W_UNIT
     from index.store import Store
@@ -225,11 +238,8 @@ def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int
     store = Store(Path(data_dir))
     windows_real = np.concatenate(list(store.vectors().values()))
     units_real = np.concatenate([u.vectors for u in store.unit_vectors().values()])
-    n_passages = sum(1 for _ in store.passages())
-    counts: dict[str, int] = {}
-    for p in store.passages():
-        for t in tokenize(p.text):
-            counts[t] = counts.get(t, 0) + 1
+    passages = list(store.passages())
+    counts = term_frequencies(passages)
     terms = np.array(list(counts))
     freq = np.array(list(counts.values()), dtype=np.float64)
     freq /= freq.sum()
@@ -237,20 +247,14 @@ def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int
     query_vecs = embedder.encode(queries)
     dim = windows_real.shape[1]
 
-    def noisy(real: np.ndarray, size: int) -> np.ndarray:
-        block = real[rng.integers(0, len(real), size)]
-        block = block + 0.04 * rng.standard_normal(block.shape).astype(np.float32)
-        return block / np.linalg.norm(block, axis=1, keepdims=True)
-
     tmp = Path(tempfile.mkdtemp(prefix="ombuds-bench-milvus-syn-"))
-    client, uri = connect(str(tmp / "synthetic.db"))
+    milvus = MilvusStore(str(tmp / "synthetic.db"), data_dir=tmp, create=True)
+    client = milvus.client
     try:
-        schemas = _schemas(dim)
         for name in (PASSAGES, WINDOWS, UNITS):
-            client.create_collection(name, schema=schemas[name],
-                                     index_params=_index_params(client, name, lite=True))
-        per_window = len(windows_real) / n_passages
-        per_unit = len(units_real) / n_passages
+            milvus._create(name, dim)
+        per_window = len(windows_real) / len(passages)
+        per_unit = len(units_real) / len(passages)
         fields = {"doc_id": "synthetic", "version": 1, "passage_type": "narrative",
                   "date_lo": 0, "date_hi": 0}
         inserted = {"passages": 0, "windows": 0, "units": 0}
@@ -260,18 +264,23 @@ def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int
             size = min(block, n - start)
             keys = [f"p{start + i}@1" for i in range(size)]
             text = rng.choice(terms, size=(size, 60), p=freq)
-            client.insert(PASSAGES, _passage_rows(keys, fields, text, noisy(windows_real, size)))
+            client.insert(PASSAGES, [
+                {"key": k, **fields, "kind": "report", "jurisdiction": "KZ",
+                 "passage_id": k[:-2], "seq": i, "data": {},
+                 "lexical": " ".join(text[i]), "vector": v.tolist()}
+                for i, (k, v) in enumerate(zip(keys, noisy(windows_real, size, rng),
+                                               strict=True))])
             n_windows = rng.poisson(per_window, size).clip(1)
             owners = np.repeat(np.arange(size), n_windows)
+            vectors = noisy(windows_real, len(owners), rng)
             client.insert(WINDOWS, [{"key": f"{keys[o]}#{j}", **fields, "vector": v.tolist()}
-                                    for j, (o, v) in enumerate(zip(
-                                        owners, noisy(windows_real, len(owners)), strict=True))])
+                                    for j, (o, v) in enumerate(zip(owners, vectors, strict=True))])
             n_units = rng.poisson(per_unit, size)
             owners = np.repeat(np.arange(size), n_units)
             client.insert(UNITS, [{"key": f"{keys[o]}#u{j}", **fields, "passage_key": keys[o],
                                    "unit": {}, "vector": v.tolist()}
                                   for j, (o, v) in enumerate(zip(
-                                      owners, noisy(units_real, len(owners)), strict=True))])
+                                      owners, noisy(units_real, len(owners), rng), strict=True))])
             inserted["passages"] += size
             inserted["windows"] += int(n_windows.sum())
             inserted["units"] += len(owners)
@@ -317,16 +326,5 @@ def synthetic_milvus(n: int, data_dir: str | Path, queries: list[str], seed: int
             out[mode] = percentiles(times)
         return out
     finally:
-        client.close()
-        from milvus_lite.server_manager import server_manager_instance
-
-        server_manager_instance.release_server(uri)
-        import shutil
-
+        milvus.close()
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _passage_rows(keys: list[str], fields: dict, text: np.ndarray, vectors: np.ndarray) -> list:
-    return [{"key": k, **fields, "kind": "report", "jurisdiction": "KZ", "passage_id": k[:-2],
-             "seq": i, "data": {}, "lexical": " ".join(text[i]), "vector": v.tolist()}
-            for i, (k, v) in enumerate(zip(keys, vectors, strict=True))]

@@ -119,6 +119,13 @@ def _quote(values) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
+def _among(field: str, values) -> str:
+    """`field in [...]`; for no values an expression no row meets, since Milvus' C++ engine
+    rejects an empty `in []` (every row has a version of 0 or more)."""
+    values = list(values)
+    return f"{field} in {_quote(values)}" if values else "version < 0"
+
+
 # --- the schema --------------------------------------------------------------------------------
 
 
@@ -373,7 +380,7 @@ class MilvusStore:
         """The filter expression for the current versions (of one document, or all)."""
         rows = self._rows()
         versions = [r["version"] for d, r in rows.items() if doc_id is None or d == doc_id]
-        return f"version in [{', '.join(map(str, versions))}]" if versions else "version < 0"
+        return _among("version", versions)
 
     def content_hash(self, doc_id: str) -> str | None:
         row = self._rows().get(doc_id)

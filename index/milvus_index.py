@@ -21,6 +21,7 @@ from .milvus import (
     WINDOWS,
     MilvusError,
     MilvusStore,
+    _among,
     _group_units,
     _quote,
 )
@@ -117,10 +118,9 @@ class MilvusIndex(Index):
             docs = {d for d in (docs if docs is not None else self.docs)
                     if (self.docs.get(d, {}).get("language") or "en") in f.language}
         if docs is not None:
-            # an empty `in []` is an assertion error in Milvus' C++ engine (milvus-lite 2.5)
-            parts.append(f"doc_id in {_quote(sorted(docs))}" if docs else "version < 0")
+            parts.append(_among("doc_id", sorted(docs)))
         if f.passage_type:
-            parts.append(f"passage_type in {_quote(f.passage_type)}")
+            parts.append(_among("passage_type", f.passage_type))
         lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
         if lo is not None or hi is not None:
             parts.append("date_lo > 0")

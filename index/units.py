@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ingest.model import Passage
+from ingest.model import Footnote, Passage
 
 MIN_WORDS = 4  # shorter sentences ("Article 7.", "Ibid.") join the next one
 MAX_CHARS = 1200  # a table row or list run-on longer than this is cut (the model reads ~256 pieces)
@@ -88,11 +88,16 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return merged
 
 
+def unit_notes(p: Passage) -> list[Footnote]:
+    """The notes of a passage that get a unit, in order (amendment notes left out)."""
+    return [f for f in p.footnotes if f.number != "amendments" and f.text.strip()]
+
+
 def passage_units(p: Passage, doc: dict) -> list[Unit]:
-    """The units of a passage: its sentences, then its footnotes (amendment notes left out)."""
+    """The units of a passage: its sentences, then its notes (unit_notes)."""
     head = context_line(p, doc)
     units = [Unit("sentence", s, e, f"{head}\n{p.text[s:e][:MAX_CHARS]}")
              for s, e in sentence_spans(p.text)]
     units += [Unit("footnote", -1, -1, f"{head}\n{f.text[:MAX_CHARS]}", note=f.number)
-              for f in p.footnotes if f.number != "amendments" and f.text.strip()]
+              for f in unit_notes(p)]
     return units

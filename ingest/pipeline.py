@@ -147,16 +147,14 @@ def content_hash(data: bytes, meta: dict) -> str:
 def document_meta(path: Path, data: bytes, kind: str) -> dict:
     """Metadata from front matter and manifest, before the body is parsed."""
     meta = {k: v for k, v in _manifest_entry(path).items() if k in META_FIELDS or k == "id"}
-    if kind == "text":
-        front, _ = split_front_matter(decode_text(data))
-        meta.update({k: v for k, v in front.items() if k in META_FIELDS or k == "id"})
+    front = split_front_matter(decode_text(data))[0] if kind == "text" else {}
+    meta.update({k: v for k, v in front.items() if k in META_FIELDS or k == "id"})
     for k in ("date",):
         if k in meta and meta[k] is not None:
             meta[k] = str(meta[k])
-    if kind == "text":
+    if front:
         # legal texts name their adoption date and issuing body ("adopted", "issuer"): they are
         # the document's date and publisher unless those are given
-        front = split_front_matter(decode_text(data))[0]
         if front.get("adopted") and not meta.get("date"):
             meta["date"] = str(front["adopted"])[:10]
         if front.get("issuer") and not meta.get("publisher"):

@@ -57,13 +57,9 @@ def same(a, b) -> bool:
 
 
 def copy_lite(src: Path, dst: Path) -> None:
-    """Copy a closed Milvus Lite store: a folder on milvus-lite 3 (without its LOCK), one
-    SQLite file on milvus-lite 2.x (its lock file sits beside it and is not copied)."""
-    if src.is_dir():
-        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("LOCK"))
-    else:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(src, dst)
+    """Copy a closed Milvus Lite store: one SQLite file (its lock file beside it stays)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dst)
 
 
 @pytest.fixture(scope="module")
@@ -367,11 +363,8 @@ def test_unreachable_milvus_is_one_line(corpus_data):
 
 
 def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lite, tmp_path):
-    def written() -> list:
-        if lite.is_file():  # milvus-lite 2.x: one SQLite file
-            return [lite.read_bytes()]
-        return sorted((p.relative_to(lite), p.read_bytes()) for p in lite.rglob("*")
-                      if p.suffix == ".parquet" or p.name == "manifest.json")
+    def written() -> bytes:
+        return lite.read_bytes()  # a Milvus Lite store is one SQLite file
 
     before = written()
     milvus = ("--data-dir", str(corpus_data), "--backend", "milvus", "--milvus-uri", str(lite))
