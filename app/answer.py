@@ -176,7 +176,7 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
     m = m or models()
     hits = hits if hits is not None else index.search(question, k=k, mode="hybrid",
                                                       filters=filters)
-    q = analyse(question, idf_of(index))
+    q = analyse(question, idf_of(index), index)
     candidates, hit_terms = evidence(index, q, hits)
     if not candidates:
         return decline(question, hits, "no passage is close to the question", 0.0)

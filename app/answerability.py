@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from index.lexical import tokenize
+from index.provisions import ARTICLE_MISSING, NOT_IN_CORPUS, OTHER_VERSION, graph
 from index.search import Hit, Index
 from index.units import unit_notes
+from ingest.legalrefs import extract_legal_refs
 from ingest.model import Passage
 
 MODEL_PATH = Path(__file__).resolve().parent / "answerability.json"
@@ -208,6 +210,8 @@ class Question:
     yes_no: bool
     acronyms: frozenset[str] = frozenset()  # terms written in capitals ("ILO")
     idf_max: float = 1.0
+    # the question's legal references the collection does not hold ("ILO Convention 118")
+    missing: list[str] = field(default_factory=list)
 
     def met(self, t: str, found: set[str]) -> bool:
         return t in found or (t in self.acronyms and "^" + t in found)
@@ -276,13 +280,44 @@ def constraints(question: str, idf) -> list[Constraint]:
     return out
 
 
-def analyse(question: str, idf) -> Question:
+def analyse(question: str, idf, index: Index | None = None) -> Question:
+    """The question's terms, constraints and asked type; with the index, also the legal
+    references it makes that the collection does not hold."""
     content = terms(question) - QUESTION_WORDS
     return Question(text=question, weights={t: idf(t) for t in content},
                     constraints=constraints(question, idf), asks=asks_for(question),
                     yes_no=bool(YES_NO.match(question)),
                     acronyms=frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", question)
-                                       for t in tokenize(w.rstrip("s"))), idf_max=idf.max)
+                                       for t in tokenize(w.rstrip("s"))), idf_max=idf.max,
+                    missing=missing_references(index, question) if index else [])
+
+
+def missing_references(index: Index, question: str) -> list[str]:
+    """The instruments and articles a question names that the collection does not hold,
+    resolved as a report's references are ("Article 402 of the Criminal Code" when the
+    Criminal Code's text is partial; "ILO Convention 118" when it is not ingested). A reference
+    that names no identifiable instrument ("that law") is not counted."""
+    g = graph(index)
+    return [link.label for link in map(g.resolve, extract_legal_refs(question))
+            if link.status in (NOT_IN_CORPUS, ARTICLE_MISSING, OTHER_VERSION)]
+
+
+def stated_years(text: str) -> set[str]:
+    return {m.group(0) for m in YEAR.finditer(text)}
+
+
+def other_values(q: Question, sentence: str) -> list[tuple[str, str]]:
+    """(asked, stated) for each kind of value, a year or a country, that the question names
+    and the sentence does not, while the sentence names another of that kind: asked for 2018,
+    the sentence gives 2016's figure; asked about Kyrgyzstan, it is about Kazakhstan."""
+    out = []
+    named = {t for c in q.constraints for t in c.terms}
+    for kind, stated in (("year", stated_years(sentence)),
+                         ("country", terms(sentence) & COUNTRY_TERMS)):
+        asked = [c for c in q.constraints if c.kind == kind]
+        if asked and not any(c.terms & stated for c in asked) and (other := stated - named):
+            out.append((asked[0].text, sorted(other)[0]))
+    return out
 
 
 _NAME_RUN = re.compile(r"[A-Z][\w'’-]*(?:\s+(?:(?:of|on|the|and|for|in)\s+)*[A-Z][\w'’-]*)+")
@@ -358,6 +393,8 @@ ANSWER_FEATURES = (
     "unmet_names",          # names (places, people, bodies, instruments) the cited context lacks
     "unknown_constraint",   # a year, number, country or name no passage of the corpus contains
     "unmet_answer",         # constraints none of the answer's cited passages meets
+    "missing_reference",    # names an instrument or article the collection does not hold
+    "other_value",          # the first sentence gives another year or country than asked
 )
 
 
@@ -410,6 +447,8 @@ class Evidence:
     unmet: list[Constraint]  # constraints the first cited passage's context lacks
     unknown: list[Constraint] = field(default_factory=list)  # ... that no passage contains
     unmet_answer: list[Constraint] = field(default_factory=list)  # ... no cited passage meets
+    missing: list[str] = field(default_factory=list)  # references the collection lacks
+    other: list[tuple[str, str]] = field(default_factory=list)  # (asked, stated) values
 
 
 def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
@@ -435,6 +474,7 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
     # a question in two parts ("under the ILO convention ..., and under Kazakh law ...?") has
     # its constraints met by different cited passages
     unmet_answer = q.unmet(set().union(*(hit_terms[c.hit.passage.passage_id] for c in chosen)))
+    other = other_values(q, first.text)
     values = {
         "best_similarity": max(c.similarity for c in candidates),
         "cited_coverage": q.coverage(cited_found),
@@ -448,9 +488,11 @@ def answer_features(q: Question, hits: list[Hit], candidates: list[Candidate],
         "unmet_names": float(min(len(unmet) - len(hard), 2)),
         "unknown_constraint": float(bool(unknown)),
         "unmet_answer": float(min(len(unmet_answer), 2)),
+        "missing_reference": float(bool(q.missing)),
+        "other_value": float(bool(other)),
     }
     return Evidence(np.array([values[name] for name in ANSWER_FEATURES], dtype=np.float64),
-                    unmet, unknown, unmet_answer)
+                    unmet, unknown, unmet_answer, q.missing, other)
 
 
 # --- the models --------------------------------------------------------------------------------
@@ -535,6 +577,11 @@ def decline_reason(model: Logistic, ev: Evidence, asks: str | None) -> str:
         if name == "unmet_answer" and ev.unmet_answer:
             return (f"no cited passage mentions "
                     f"“{max(ev.unmet_answer, key=lambda c: c.weight).text}”")
+        if name == "missing_reference" and ev.missing:
+            return f"the collection does not hold {ev.missing[0]}"
+        if name == "other_value" and ev.other:
+            asked, stated = ev.other[0]
+            return f"the best sentence is about {stated.title()}, not {asked}"
         if name == "unknown_constraint" and ev.unknown:
             return f"nothing in the collection mentions “{ev.unknown[0].text}”"
         if name in ("type_missing", "typed_coverage") and asks:

@@ -80,7 +80,7 @@ def collect(index: Index, questions: list[dict],
     samples = []
     for item in questions:
         hits = search(item)
-        q = analyse(item["question"], idf)
+        q = analyse(item["question"], idf, index)
         candidates, hit_terms = ans.evidence(index, q, hits)
         quotes = [e["quote"] for e in item["evidence"]]
         gold = np.array([any(quote_in_sentence(x, c.text) for x in quotes) for c in candidates],

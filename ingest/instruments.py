@@ -344,6 +344,9 @@ _ILO_NUM = re.compile(
     re.I)
 _ILO_CHAIN = re.compile(r"(?:\s*,\s*(?:and\s+)?|\s+(?:and|&|or)\s+)(?P<no>(?:n[°º]|nos?\.)\s*)?"
                         r"(?P<n>\d{1,3})(?![\d.,]\d)(?!\s*(?:%|per\b|years?\b|hours?\b))", re.I)
+# "ILO Convention 118", as users write it: no "No.", so only after "ILO"
+_ILO_BARE = re.compile(r"\bILO\s+conventions?\s+(?P<n>\d{1,3})(?![\d.,]\d)"
+                       r"(?!\s*(?:%|per\b|years?\b|hours?\b))", re.I)
 # "C097 - Migration for Employment Convention", "ILO C 29", "P029"
 _ILO_CODE = re.compile(r"(?<![\w/=.-])(?:(?:ILO\s+)?(?-i:(?P<kind>[CP]))(?P<n>\d{3})"
                        r"|ILO\s+(?P<kind2>[CP])\s?(?P<n2>\d{1,3}))(?![\w/])", re.I)
@@ -407,6 +410,8 @@ def _candidates(text: str):
             start = c.start("no") if c.group("no") else c.start("n")
             yield start, c.end(), f"ILO-C{int(c.group('n')):03d}"
             pos = c.end()
+    for m in _ILO_BARE.finditer(text):
+        yield m.start(), m.end(), f"ILO-C{int(m.group('n')):03d}"
     for m in _ILO_CODE.finditer(text):
         kind, n = (m.group("kind"), m.group("n")) if m.group("n") else (m.group("kind2"),
                                                                        m.group("n2"))

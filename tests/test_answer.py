@@ -100,6 +100,37 @@ def test_question_analysis_is_general():
     assert {c.text for c in q.constraints} == {"ILO", "Kazakhstan"}
 
 
+def test_another_year_or_country_in_the_best_sentence_is_found():
+    idf = lambda t: 5.0  # noqa: E731
+    idf.max = 10.0
+    q = answerability.analyse("What was the estimate for Kyrgyzstan in 2018?", idf)
+    other = answerability.other_values(q, "In 2016, 81,600 people in Kazakhstan were victims.")
+    assert other == [("2018", "2016"), ("Kyrgyzstan", "kazakhstan")]
+    # the asked value present, or no other value of that kind: nothing to object to
+    assert answerability.other_values(q, "In 2016 and 2018, Kyrgyzstan and Kazakhstan ...") == []
+    assert answerability.other_values(q, "Kyrgyz migrants were counted.") == []
+
+
+def test_a_reference_the_collection_lacks_is_declined_and_named(full_data):
+    """An instrument not ingested, or an article a partial code lacks, is named in the decline;
+    an article the collection holds is not counted as missing."""
+    index = Index.open(full_data)
+    idf = answerability.idf_of(index)
+    q = answerability.analyse("What does ILO Convention 118 require about social security?",
+                              idf, index)
+    assert q.missing == ["Equality of Treatment (Social Security) Convention, 1962 (No. 118)"]
+    q = answerability.analyse("What does Article 402 of the Kazakh Criminal Code punish?", idf,
+                              index)
+    assert q.missing == ["Criminal Code of the Republic of Kazakhstan, art. 402"]
+    assert answerability.analyse("What does Article 128 of the Kazakh Criminal Code punish?",
+                                 idf, index).missing == []
+    a = answer_question(index, "What range of punishment does Article 402 of the Kazakh "
+                               "Criminal Code carry?")
+    assert not a.answered
+    assert a.reason == "the collection does not hold Criminal Code of the Republic of " \
+                       "Kazakhstan, art. 402"
+
+
 def test_a_figure_given_in_a_footnote_is_quoted_from_the_note_with_its_number(index):
     a = answer_question(index, "How many of the minors at Almaty's adaptation centre were Kyrgyz "
                                "citizens?")

@@ -370,6 +370,16 @@ def test_ilo_numbers_without_registry_entry():
     assert get_instrument("NOT-AN-ID") is None
 
 
+def test_ilo_convention_number_as_users_write_it():
+    """"ILO Convention 118" (no "No.") is the convention; a bare number after "ILO
+    Convention" that measures something is not."""
+    refs = extract_legal_refs("What does ILO Convention 118 require, and ILO Convention 29?")
+    assert [(r.instrument, r.raw) for r in refs] == [("ILO-C118", "ILO Convention 118"),
+                                                      ("ILO-C029", "ILO Convention 29")]
+    assert extract_legal_refs("the ILO Convention 5 per cent rule") == []
+    assert extract_legal_refs("Convention 29 of 1930") == []  # no "ILO": not enough to say
+
+
 def test_registry_ids_unique_and_cited_instruments_present():
     ids = [i.id for i in INSTRUMENTS]
     assert len(ids) == len(set(ids))
