@@ -311,7 +311,9 @@ def other_values(q: Question, sentence: str) -> list[tuple[str, str]]:
     and the sentence does not, while the sentence names another of that kind: asked for 2018,
     the sentence gives 2016's figure; asked about Kyrgyzstan, it is about Kazakhstan."""
     out = []
-    named = {t for c in q.constraints for t in c.terms}
+    # every year and country the question mentions, a demonym opening it included ("Kyrgyz
+    # truckers ..."), which names no constraint
+    named = {t for c in q.constraints for t in c.terms} | (terms(q.text) & COUNTRY_TERMS)
     for kind, stated in (("year", stated_years(sentence)),
                          ("country", terms(sentence) & COUNTRY_TERMS)):
         asked = [c for c in q.constraints if c.kind == kind]
