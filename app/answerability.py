@@ -302,8 +302,17 @@ def missing_references(index: Index, question: str) -> list[str]:
             if link.status in (NOT_IN_CORPUS, ARTICLE_MISSING, OTHER_VERSION)]
 
 
+YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|—|to|until|and)\s*((?:19|20)\d\d)\b")
+
+
 def stated_years(text: str) -> set[str]:
-    return {m.group(0) for m in YEAR.finditer(text)}
+    """The years a text names, a range's years between its ends included ("2014-2020")."""
+    years = {m.group(0) for m in YEAR.finditer(text)}
+    for m in YEAR_RANGE.finditer(text):
+        lo, hi = int(m.group(1)), int(m.group(2))
+        if 0 < hi - lo <= 50:
+            years |= {str(y) for y in range(lo, hi + 1)}
+    return years
 
 
 def other_values(q: Question, sentence: str) -> list[tuple[str, str]]:

@@ -109,6 +109,7 @@ def test_another_year_or_country_in_the_best_sentence_is_found():
     # the asked value present, or no other value of that kind: nothing to object to
     assert answerability.other_values(q, "In 2016 and 2018, Kyrgyzstan and Kazakhstan ...") == []
     assert answerability.other_values(q, "Kyrgyz migrants were counted.") == []
+    assert answerability.other_values(q, "Kyrgyzstan's plan for 2014-2020 ...") == []
     # a demonym opening the question names no constraint, but the question does mention it
     q = answerability.analyse("Kyrgyz truckers fined at the Kazakhstan border?", idf)
     assert answerability.other_values(q, "Trucks from Kyrgyzstan wait for days.") == []
