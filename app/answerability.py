@@ -284,12 +284,16 @@ def analyse(question: str, idf, index: Index | None = None) -> Question:
     """The question's terms, constraints and asked type; with the index, also the legal
     references it makes that the collection does not hold."""
     content = terms(question) - QUESTION_WORDS
-    return Question(text=question, weights={t: idf(t) for t in content},
-                    constraints=constraints(question, idf), asks=asks_for(question),
-                    yes_no=bool(YES_NO.match(question)),
-                    acronyms=frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", question)
-                                       for t in tokenize(w.rstrip("s"))), idf_max=idf.max,
-                    missing=missing_references(index, question) if index else [])
+    q = Question(text=question, weights={t: idf(t) for t in content},
+                 constraints=constraints(question, idf), asks=asks_for(question),
+                 yes_no=bool(YES_NO.match(question)),
+                 acronyms=frozenset(t for w in re.findall(r"\b[A-Z]{2,}s?\b", question)
+                                    for t in tokenize(w.rstrip("s"))), idf_max=idf.max)
+    # what a named report says of an instrument ("Does the FIDH report say Kazakhstan has
+    # ratified ILO Convention 143?") is the report's to answer, held or not
+    if index is not None and not names_report(index, q):
+        q.missing = missing_references(index, question)
+    return q
 
 
 def missing_references(index: Index, question: str) -> list[str]:
@@ -300,6 +304,19 @@ def missing_references(index: Index, question: str) -> list[str]:
     g = graph(index)
     return [link.label for link in map(g.resolve, extract_legal_refs(question))
             if link.status in (NOT_IN_CORPUS, ARTICLE_MISSING, OTHER_VERSION)]
+
+
+def names_report(index: Index, q: Question) -> bool:
+    """Whether one of the question's names is a report of the collection: its publisher, short
+    title or title ("FIDH", "the UN rapporteur")."""
+    names = [c for c in q.constraints if c.kind == "name"]
+    for doc in index.docs.values():
+        if names and doc.get("kind") == "report":
+            text = " ".join(doc.get(k) or "" for k in ("publisher", "short_title", "title"))
+            found = terms(text) | initialisms(text)
+            if any(all(q.met(t, found) for t in c.terms) for c in names):
+                return True
+    return False
 
 
 YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|—|to|until|and)\s*((?:19|20)\d\d)\b")

@@ -135,6 +135,17 @@ def test_a_reference_the_collection_lacks_is_declined_and_named(full_data):
                        "Kazakhstan, art. 402"
 
 
+def test_stray_questions_are_declined(full_data):
+    """Questions from outside the collection's subject, with no year, number or name to check,
+    are declined (the previous model answered these three)."""
+    index = Index.open(full_data)
+    for text in ("How do I learn to play the guitar?", "What causes the northern lights?",
+                 "How do I reset my email password?"):
+        a = answer_question(index, text)
+        assert not a.answered, (text, a.confidence)
+        assert a.nearest and a.reason
+
+
 def test_a_figure_given_in_a_footnote_is_quoted_from_the_note_with_its_number(index):
     a = answer_question(index, "How many of the minors at Almaty's adaptation centre were Kyrgyz "
                                "citizens?")
