@@ -306,17 +306,24 @@ def missing_references(index: Index, question: str) -> list[str]:
             if link.status in (NOT_IN_CORPUS, ARTICLE_MISSING, OTHER_VERSION)]
 
 
+def report_names(index: Index) -> list[set[str]]:
+    """The terms (and initialisms) of each report's publisher, short title and title, read once
+    per opened index (a reload opens a new one)."""
+    if getattr(index, "_report_names", None) is None:
+        texts = [" ".join(doc.get(k) or "" for k in ("publisher", "short_title", "title"))
+                 for doc in index.docs.values() if doc.get("kind") == "report"]
+        index._report_names = [terms(t) | initialisms(t) for t in texts]
+    return index._report_names
+
+
 def names_report(index: Index, q: Question) -> bool:
     """Whether one of the question's names is a report of the collection: its publisher, short
     title or title ("FIDH", "the UN rapporteur")."""
     names = [c for c in q.constraints if c.kind == "name"]
-    for doc in index.docs.values() if names else []:
-        if doc.get("kind") == "report":
-            text = " ".join(doc.get(k) or "" for k in ("publisher", "short_title", "title"))
-            found = terms(text) | initialisms(text)
-            if any(all(q.met(t, found) for t in c.terms) for c in names):
-                return True
-    return False
+    if not names:
+        return False
+    return any(all(q.met(t, found) for t in c.terms)
+               for c in names for found in report_names(index))
 
 
 YEAR_RANGE = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|—|to|until|and)\s*((?:19|20)\d\d)\b")

@@ -342,11 +342,12 @@ _ILO_NUM = re.compile(
     rf"{_L}(?<!european\s)(?<!europe\s)(?:ILO\s+)?(?P<head>conventions?)\s+"
     r"(?P<no>nos?\.|n[°º]s?\.?|no(?=\s*\d))\s*(?P<n>\d{1,3})(?!\d)(?:\s+of\s+(?:19|20)\d{2})?",
     re.I)
+# a number that measures something ("29.5", "5 per cent", "40 hours") is no convention's
+_NOT_A_MEASURE = r"(?![\d.,]\d)(?!\s*(?:%|per\b|years?\b|hours?\b))"
 _ILO_CHAIN = re.compile(r"(?:\s*,\s*(?:and\s+)?|\s+(?:and|&|or)\s+)(?P<no>(?:n[°º]|nos?\.)\s*)?"
-                        r"(?P<n>\d{1,3})(?![\d.,]\d)(?!\s*(?:%|per\b|years?\b|hours?\b))", re.I)
+                        rf"(?P<n>\d{{1,3}}){_NOT_A_MEASURE}", re.I)
 # "ILO Convention 118", as users write it: no "No.", so only after "ILO"
-_ILO_BARE = re.compile(r"\bILO\s+conventions?\s+(?P<n>\d{1,3})(?![\d.,]\d)"
-                       r"(?!\s*(?:%|per\b|years?\b|hours?\b))", re.I)
+_ILO_BARE = re.compile(rf"\bILO\s+conventions?\s+(?P<n>\d{{1,3}}){_NOT_A_MEASURE}", re.I)
 # "C097 - Migration for Employment Convention", "ILO C 29", "P029"
 _ILO_CODE = re.compile(r"(?<![\w/=.-])(?:(?:ILO\s+)?(?-i:(?P<kind>[CP]))(?P<n>\d{3})"
                        r"|ILO\s+(?P<kind2>[CP])\s?(?P<n2>\d{1,3}))(?![\w/])", re.I)

@@ -26,6 +26,11 @@ def index(corpus_data):
     return Index.open(corpus_data)
 
 
+@pytest.fixture(scope="module")
+def full_index(full_data):
+    return Index.open(full_data)
+
+
 def test_sentence_splitting_keeps_abbreviations_and_initials():
     text = ("Article 2 of ILO Convention No. 29 defines it. Interview with Aziz M. in Batken. "
             "He said: \"We were not paid.\" Then we left.\nArticle 8\nNo one shall be held.")
@@ -115,10 +120,10 @@ def test_another_year_or_country_in_the_best_sentence_is_found():
     assert answerability.other_values(q, "Trucks from Kyrgyzstan wait for days.") == []
 
 
-def test_a_reference_the_collection_lacks_is_declined_and_named(full_data):
+def test_a_reference_the_collection_lacks_is_declined_and_named(full_index):
     """An instrument not ingested, or an article a partial code lacks, is named in the decline;
     an article the collection holds is not counted as missing."""
-    index = Index.open(full_data)
+    index = full_index
     idf = answerability.idf_of(index)
     q = answerability.analyse("What does ILO Convention 118 require about social security?",
                               idf, index)
@@ -135,10 +140,10 @@ def test_a_reference_the_collection_lacks_is_declined_and_named(full_data):
                        "Kazakhstan, art. 402"
 
 
-def test_stray_questions_are_declined(full_data):
+def test_stray_questions_are_declined(full_index):
     """Questions from outside the collection's subject, with no year, number or name to check,
     are declined (the previous model answered these three)."""
-    index = Index.open(full_data)
+    index = full_index
     for text in ("How do I learn to play the guitar?", "What causes the northern lights?",
                  "How do I reset my email password?"):
         a = answer_question(index, text)
