@@ -144,6 +144,25 @@ def test_second_load_reuses_the_cached_export(onnx_cache, monkeypatch, sentences
     assert np.array_equal(again.encode(sentences[:40]), first.encode(sentences[:40]))
 
 
+def test_an_int8_vector_depends_on_its_text_alone(onnx_cache, sentences):
+    """int8 activations are quantised per run: a text batched with others would get a vector
+    that depends on them. Each runs alone, so the vector is the same embedded alone, among
+    other texts, in another order, or on one worker instead of one per core."""
+    _, e = onnx_cache
+    texts = sentences[:30]
+    together = e.encode(texts)
+    alone = np.stack([e.encode([t])[0] for t in texts[:5]])
+    shuffled = e.encode(texts[::-1])[::-1]
+    one_worker = embed._Onnx(embed.onnx_model(MODEL), workers=1).encode(texts)
+    assert np.allclose(together[:5], alone, atol=1e-6)
+    assert np.allclose(together, shuffled, atol=1e-6)
+    assert np.allclose(together, one_worker, atol=1e-6)
+    # batched as before, the same texts get (slightly) different vectors: why they run alone
+    batched = e.runner.encode(texts, 32)
+    assert not np.allclose(together, batched, atol=1e-6)
+    assert (together * batched).sum(1).min() > 0.98
+
+
 # --- a store keeps the backend that built it -------------------------------------------------
 
 
