@@ -32,7 +32,7 @@ from .russian import act_header, looks_like_russian_legal_text, parse_russian_le
 from .text import MD_HEADING, clean_inline, parse_text
 
 # Bump when parsing or chunking changes, so that unchanged files are re-ingested once.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 TEXT_SUFFIXES = {".md", ".markdown", ".txt", ".text"}
 PDF_SUFFIXES = {".pdf"}
 DOCX_SUFFIXES = {".docx"}

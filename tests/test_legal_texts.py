@@ -78,3 +78,32 @@ def test_numbered_paragraphs_of_a_split_article(legal):
     _, passages = legal["ilo-c097-migration-for-employment-1949"]
     body = [p for p in passages if p.article == "6" and not any("ANNEX" in s for s in p.section)]
     assert body and body[0].paragraph.startswith("1")
+
+
+def test_a_plain_text_chapter_heading_is_not_the_article_before_it(legal):
+    """The Kazakh texts write chapters as plain lines ("CHAPTER 2. STATE REGULATION ...") right
+    before the next article's heading; they used to end the previous article's text."""
+    _, passages = legal["kz-labour-code-2015"]
+    text = {a: "\n".join(p.text for p in passages if p.article == a) for a in ("14", "185")}
+    assert text["14"].rstrip().endswith("with the laws of the Republic of Kazakhstan.")
+    assert "CHAPTER" not in text["14"] and "CHAPTER 20" not in text["185"]
+    assert "WORK ACTIVITY" not in text["185"]  # the heading's second line goes with it
+    _, constitution = legal["kz-constitution-1995"]
+    assert not any("Section II" in p.text or "Person and Citizen" in p.text for p in constitution)
+    # every chapter line of the Labour Code goes (article 23 keeps a garbled line of the source,
+    # "LABOR RELATIONS CHAPTER 4. EMPLOYMENT CONTRACT", and articles cite "Chapter 9" in text)
+    assert not [p.article for p in passages
+                if any(line.upper().startswith("CHAPTER ") for line in p.text.splitlines())]
+
+
+def test_a_line_that_ends_a_sentence_is_text_not_a_heading(tmp_path):
+    f = tmp_path / "code.md"
+    f.write_text("---\ntitle: A Code\nkind: code\njurisdiction: KZ\n---\n# A Code\n\n"
+                 "## Article 1. Scope\n\n1. This Code applies to all employers.\n"
+                 "Part 2 of this article does not apply to civil servants.\n\n"
+                 "CHAPTER 2. WORKING TIME\n\n## Article 2. Working hours\n\nForty hours.\n",
+                 encoding="utf-8")
+    _, passages = load(f)
+    first = "\n".join(p.text for p in passages if p.article == "1")
+    assert first.rstrip().endswith("Part 2 of this article does not apply to civil servants.")
+    assert "WORKING TIME" not in first
