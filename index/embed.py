@@ -202,7 +202,7 @@ class _Onnx:
         self.session = ort.InferenceSession(str(folder / "model.onnx"), options,
                                             providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
-        self.workers = workers or os.cpu_count() or 1
+        self.workers = workers or _usable_cores()
 
     def count_tokens(self, text: str) -> int:
         return len(self.counter.encode(text).ids)
@@ -251,6 +251,14 @@ class _Onnx:
                               leave=False):
                     pass
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def cache_dir() -> Path:
