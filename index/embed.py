@@ -171,7 +171,8 @@ class _Torch:
     def count_tokens(self, text: str) -> int:
         return len(self.model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
-    def encode(self, texts: list[str], batch_size: int, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = BATCH_SIZE, progress: bool = False
+               ) -> np.ndarray:
         # sentence-transformers sorts the texts by length itself, so a batch is padded little
         return self.model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
                                  convert_to_numpy=True, show_progress_bar=progress)
@@ -468,8 +469,7 @@ class Embedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        batch = ONNX_BATCH if isinstance(self.runner, _Onnx) else BATCH_SIZE
-        vectors = self.runner.encode(texts, batch, progress=progress)
+        vectors = self.runner.encode(texts, progress=progress)  # each runner's own batch size
         return np.asarray(vectors, dtype=np.float32)
 
 

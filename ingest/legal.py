@@ -24,8 +24,9 @@ NUMBERED = re.compile(r"^(\d{1,3})([\.\)])\s+\S")
 # ("CHAPTER 2. STATE REGULATION IN LABOR RELATIONS AREA"; "Section II" with "Person and Citizen"
 # on the next line), which otherwise ends the text of the article before it. Taken as a heading
 # only where it cannot be an article's text: the last lines before the next Markdown heading.
+# (Russian texts have their own parser, ingest/russian.py, which reads Глава / Раздел lines.)
 GROUP_LINE = re.compile(
-    r"^(?:chapter|section|part|глава|раздел|часть)\s+(?:\d+|[IVXLC]+)\b\.?", re.IGNORECASE
+    r"^(?:chapter|section|part)\s+(?:\d+|[IVXLC]+)\b\.?", re.IGNORECASE
 )
 ENDS_SENTENCE = (".", ";", ":", ",")
 AMENDMENT_NOTE = re.compile(
