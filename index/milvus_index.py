@@ -174,19 +174,21 @@ class MilvusIndex(Index):
         scale = 1 + BM25_PARAMS["bm25_k1"]
         return [(key.split("@")[0], s / scale) for key, s in found if s > 0]
 
-    def _runs(self, searches: list, query: str, depth: int, mask: str
+    def _runs(self, searches: list, queries: list[str], depth: int, mask: str
               ) -> list[list[tuple[str, float]]]:
         """The runs at once: each is a round trip that mostly waits on Milvus."""
         if len(searches) < 2:
-            return super()._runs(searches, query, depth, mask)
-        if self._dense in searches:
-            self.query_vector(query)  # embedded once, before the threads read it
-        futures = [self._pool.submit(search, query, depth, mask) for search in searches]
+            return super()._runs(searches, queries, depth, mask)
+        for search, q in zip(searches, queries, strict=True):
+            if search != self._lexical:
+                self.query_vector(q)  # embedded once, before the threads read it
+        futures = [self._pool.submit(search, q, depth, mask)
+                   for search, q in zip(searches, queries, strict=True)]
         return [f.result() for f in futures]
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
-               filters: Filters | None = None):
-        hits = super().search(query, k, mode, filters)
+               filters: Filters | None = None, dense_query: str | None = None):
+        hits = super().search(query, k, mode, filters, dense_query)
         self._last = [h.passage.passage_id for h in hits]
         return hits
 

@@ -478,12 +478,17 @@ class Index:
         rows = np.arange(self.unit_first[r], self.unit_first[r + 1])
         return self.unit_span[rows], self.units.rows(rows)
 
-    def _runs(self, searches: list, query: str, depth: int, mask) -> list[list[tuple[str, float]]]:
-        """The ranked runs of one query, one per search (here in-process, one after another)."""
-        return [search(query, depth, mask) for search in searches]
+    def _runs(self, searches: list, queries: list[str], depth: int, mask
+              ) -> list[list[tuple[str, float]]]:
+        """The ranked runs of one query, one per search, each with its query text (here
+        in-process, one after another)."""
+        return [search(q, depth, mask) for search, q in zip(searches, queries, strict=True)]
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
-               filters: Filters | None = None) -> list[Hit]:
+               filters: Filters | None = None, dense_query: str | None = None) -> list[Hit]:
+        """The k best passages for a query. dense_query, when given, is what the dense runs
+        embed instead of the query (BM25 still reads the query): `ombuds provisions` leaves
+        out the words the whole collection shares."""
         if mode not in MODES + EXTRA_MODES:
             raise IndexError_(f"unknown mode '{mode}' (one of: {', '.join(MODES)})")
         if not query.strip() or not self.ids:
@@ -500,7 +505,9 @@ class Index:
         if mode != "dense":
             searches.append(self._lexical)
             weights.append(W_BM25 if mode == "hybrid" else 1.0)
-        runs = self._runs(searches, query, depth, mask)
+        dense_text = dense_query if dense_query and dense_query.strip() else query
+        runs = self._runs(searches, [query if search == self._lexical else dense_text
+                                     for search in searches], depth, mask)
         if (mode != "dense" and len(runs) > 1 and runs[-1] and is_cyrillic(query)
                 and english_only(self.model_name)):
             runs, weights = runs[-1:], weights[-1:]  # BM25 alone: see ENGLISH_ONLY_NOTE

@@ -133,6 +133,41 @@ def test_section_vote_is_shared_between_its_citing_passages(index):
     assert h.cited_by and h.graph > 0
 
 
+def test_background_words_are_the_collections_subject(index, g):
+    """The content words a third of the report passages share are the collection's subject;
+    function words and the legal matter of a story are not among them."""
+    reports = [p.text for p in index.passages if p.passage_type != "provision"]
+    assert g.background == pv.background_terms(reports)
+    assert {"migrant", "workers", "kazakhstan"} <= g.background
+    assert not g.background & {"not", "with", "the", "employer", "wages", "passport", "child"}
+    shares = {w: sum(w in pv.WORD.findall(t.lower()) for t in reports) / len(reports)
+              for w in g.background}
+    assert min(shares.values()) >= pv.BACKGROUND_SHARE
+    story = "The employer of a migrant worker did not pay his wages."
+    assert pv.without_background(story, g.background) == (
+        "The employer of a worker did not pay his wages.")
+    assert pv.without_background("migrant workers", g.background) == "migrant workers"
+
+
+def test_background_needs_enough_report_passages():
+    texts = ["migrants not paid", "migrants not fed", "migrants lost passports",
+             "no wages for migrants"] * 5
+    assert pv.background_terms(texts) == frozenset()  # 20 passages: too few to tell
+    assert pv.background_terms(texts * 2) == {"migrants"}  # "not" is a function word
+
+
+def test_dense_query_is_read_by_the_dense_runs_only(index):
+    """`ombuds provisions` searches with the situation for BM25 and without the collection's
+    background words for the dense runs."""
+    full, reduced = "a migrant worker is paid late", "a worker is paid late"
+    ids = lambda hits: [h.passage.passage_id for h in hits]  # noqa: E731
+    assert ids(index.search(full, k=10, mode="dense", dense_query=reduced)) == ids(
+        index.search(reduced, k=10, mode="dense"))
+    assert ids(index.search(full, k=10, mode="bm25", dense_query=reduced)) == ids(
+        index.search(full, k=10, mode="bm25"))
+    assert ids(index.search(full, k=10, dense_query="  ")) == ids(index.search(full, k=10))
+
+
 def test_jurisdiction_filter(index):
     hits = pv.rank_provisions(index, "a child works on a tobacco farm", k=10, jurisdiction="KZ")
     assert hits
