@@ -24,16 +24,12 @@ from .answerability import (
     Candidate,
     Logistic,
     Models,
-    Question,
-    analyse,
     answer_features,
-    context_terms,
     decline_reason,
-    idf_of,
     models,
     sentence_features,
-    terms,
 )
+from .question import Question, analyse, context_terms, idf_of, terms
 
 MAX_SENTENCES = 4
 MAX_CITED = 3  # passages cited by one answer

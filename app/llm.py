@@ -31,7 +31,7 @@ from index.search import Hit, Index
 
 from .answer import _citation, sentences
 from .answer_types import Answer, AnswerSentence
-from .answerability import idf_of
+from .question import idf_of
 
 CITE = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 QUOTE = re.compile(r"[\"“]([^\"”]{12,}?)[\"”]")

@@ -35,11 +35,9 @@ from app.answerability import (
     SENTENCE_FEATURES,
     Candidate,
     Logistic,
-    Question,
-    analyse,
     answer_features,
-    idf_of,
 )
+from app.question import Question, analyse, idf_of
 from index.search import Hit, Index
 
 from .run import contains, passage_haystack, quote_in_sentence

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from app import answerability
+from app import question as analysis
 from app.answer import answer_question, marker, sentences
 from app.cli import cli
 from app.llm import LLMConfig, check, llm_answer, prompt
@@ -87,20 +88,20 @@ def test_model_file_loads_and_gives_probabilities():
 def test_question_analysis_is_general():
     idf = lambda t: 5.0  # noqa: E731 - every term equally rare
     idf.max = 10.0
-    q = answerability.analyse("How many Uzbek migrants died in Russia in 2019?", idf)
+    q = analysis.analyse("How many Uzbek migrants died in Russia in 2019?", idf)
     assert q.asks == "quantity"
     assert {(c.kind, c.text) for c in q.constraints} == {
         ("country", "Uzbek"), ("country", "Russia"), ("year", "2019")}
-    assert answerability.asks_for("Within how many days must a migrant register?") == "duration"
-    assert answerability.asks_for("What happened to the workers who demanded pay?") is None
-    assert answerability.asks_for("When a family works a farm, who signs the contract?") == \
+    assert analysis.asks_for("Within how many days must a migrant register?") == "duration"
+    assert analysis.asks_for("What happened to the workers who demanded pay?") is None
+    assert analysis.asks_for("When a family works a farm, who signs the contract?") == \
         "person"
-    assert answerability.states("duration", "within five working days")
-    assert not answerability.states("quantity", "under Article 128 of the Code, in 2017")
-    assert answerability.states("quantity", "more than 1 million migrant workers")
-    assert "^ilo" in answerability.initialisms("the International Labour Organization said")
+    assert analysis.states("duration", "within five working days")
+    assert not analysis.states("quantity", "under Article 128 of the Code, in 2017")
+    assert analysis.states("quantity", "more than 1 million migrant workers")
+    assert "^ilo" in analysis.initialisms("the International Labour Organization said")
     # a capital that opens a sentence names nothing; an acronym or a country still counts
-    q = answerability.analyse("The state shut down a union. Under the ILO convention, may a "
+    q = analysis.analyse("The state shut down a union. Under the ILO convention, may a "
                               "body dissolve it? Does Kazakhstan allow it?", idf)
     assert {c.text for c in q.constraints} == {"ILO", "Kazakhstan"}
 
@@ -108,30 +109,30 @@ def test_question_analysis_is_general():
 def test_another_year_or_country_in_the_best_sentence_is_found():
     idf = lambda t: 5.0  # noqa: E731
     idf.max = 10.0
-    q = answerability.analyse("What was the estimate for Kyrgyzstan in 2018?", idf)
-    other = answerability.other_values(q, "In 2016, 81,600 people in Kazakhstan were victims.")
+    q = analysis.analyse("What was the estimate for Kyrgyzstan in 2018?", idf)
+    other = analysis.other_values(q, "In 2016, 81,600 people in Kazakhstan were victims.")
     assert other == [("2018", "2016"), ("Kyrgyzstan", "kazakhstan")]
     # the asked value present, or no other value of that kind: nothing to object to
-    assert answerability.other_values(q, "In 2016 and 2018, Kyrgyzstan and Kazakhstan ...") == []
-    assert answerability.other_values(q, "Kyrgyz migrants were counted.") == []
-    assert answerability.other_values(q, "Kyrgyzstan's plan for 2014-2020 ...") == []
+    assert analysis.other_values(q, "In 2016 and 2018, Kyrgyzstan and Kazakhstan ...") == []
+    assert analysis.other_values(q, "Kyrgyz migrants were counted.") == []
+    assert analysis.other_values(q, "Kyrgyzstan's plan for 2014-2020 ...") == []
     # a demonym opening the question names no constraint, but the question does mention it
-    q = answerability.analyse("Kyrgyz truckers fined at the Kazakhstan border?", idf)
-    assert answerability.other_values(q, "Trucks from Kyrgyzstan wait for days.") == []
+    q = analysis.analyse("Kyrgyz truckers fined at the Kazakhstan border?", idf)
+    assert analysis.other_values(q, "Trucks from Kyrgyzstan wait for days.") == []
 
 
 def test_a_reference_the_collection_lacks_is_declined_and_named(full_index):
     """An instrument not ingested, or an article a partial code lacks, is named in the decline;
     an article the collection holds is not counted as missing."""
     index = full_index
-    idf = answerability.idf_of(index)
-    q = answerability.analyse("What does ILO Convention 118 require about social security?",
+    idf = analysis.idf_of(index)
+    q = analysis.analyse("What does ILO Convention 118 require about social security?",
                               idf, index)
     assert q.missing == ["Equality of Treatment (Social Security) Convention, 1962 (No. 118)"]
-    q = answerability.analyse("What does Article 402 of the Kazakh Criminal Code punish?", idf,
+    q = analysis.analyse("What does Article 402 of the Kazakh Criminal Code punish?", idf,
                               index)
     assert q.missing == ["Criminal Code of the Republic of Kazakhstan, art. 402"]
-    assert answerability.analyse("What does Article 128 of the Kazakh Criminal Code punish?",
+    assert analysis.analyse("What does Article 128 of the Kazakh Criminal Code punish?",
                                  idf, index).missing == []
     a = answer_question(index, "What range of punishment does Article 402 of the Kazakh "
                                "Criminal Code carry?")
@@ -171,7 +172,7 @@ def test_two_part_question_has_its_constraints_met_across_cited_passages(index):
     from app.answer import choose, evidence, rank
     text = ("What does the UN rapporteur say about child labour on tobacco farms, and what does "
             "FIDH say about wage arrears of Kyrgyz migrants?")
-    q = answerability.analyse(text, answerability.idf_of(index))
+    q = analysis.analyse(text, analysis.idf_of(index))
     hits = index.search(text, k=8)
     candidates, hit_terms = evidence(index, q, hits)
     m = answerability.models()
@@ -188,7 +189,7 @@ def test_publisher_is_answer_context(index):
     """"the UN rapporteur" is met by the report's publisher, United Nations Human Rights Council."""
     hit = next(h for h in index.search("slavery rapporteur recommendations", k=20)
                if h.passage.doc_id.startswith("un-"))
-    assert "^un" in answerability.context_terms(index, hit)
+    assert "^un" in analysis.context_terms(index, hit)
 
 
 def test_testimony_citation_carries_its_source(index):
