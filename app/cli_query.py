@@ -30,6 +30,7 @@ from app.cli_common import (
 from index.provisions import (
     INSTRUMENT,
     PROVISION,
+    background_words,
     citer_dict,
     find_article,
     graph,
@@ -158,6 +159,7 @@ def provisions(situation: str | None, situations, jurisdiction: str | None, k: i
         if as_json or situations:
             click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
                                    "ranking": "plain" if plain else "graph",
+                                   "background_words": background_words(index, text),
                                    "provisions": [h.to_dict(index) for h in hits]},
                                   ensure_ascii=False))
             continue

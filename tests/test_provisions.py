@@ -146,7 +146,9 @@ def test_background_words_are_the_collections_subject(index, g):
     story = "The employer of a migrant worker did not pay his wages."
     assert pv.without_background(story, g.background) == (
         "The employer of a worker did not pay his wages.")
+    assert pv.background_words(index, story) == ["migrant"]
     assert pv.without_background("migrant workers", g.background) == "migrant workers"
+    assert pv.background_words(index, "migrant workers") == []
 
 
 def test_background_needs_enough_report_passages():
@@ -200,6 +202,7 @@ def test_cli_provisions_json(full_data):
     assert code == 0
     data = json.loads(out)
     assert len(data["provisions"]) == 5
+    assert data["background_words"] == ["workers"]  # left out of the dense query
     first = data["provisions"][0]
     for key in ("instrument", "instrument_name", "doc_id", "article", "citation", "text",
                 "passages", "cited_by", "cited_by_total", "score"):
