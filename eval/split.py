@@ -9,6 +9,9 @@ The questions and situations written later, from the documents and before any om
 (q201-q348, q401-q499, s101-s172), were split once when they were added: the unanswerable ones
 half and half; of the others 45% of each (user, style) stratum to dev (so that dev holds
 questions in the style nobody tuned for) and the rest, 110 questions and 40 situations, to test.
+Situations s201-s216 were written later still, the same way, from Labour Code articles and
+conventions no situation had covered, and all went to dev: the dev situations had too few that
+no report discusses, the kind a user brings and the graph cannot help with.
 """
 
 from __future__ import annotations
