@@ -318,25 +318,28 @@ def background_terms(texts: list[str], share: float = BACKGROUND_SHARE,
                      if n >= share * len(texts) and w not in STOP and len(w) > 1)
 
 
-def _is_background(word: str, background: frozenset[str]) -> bool:
-    words = WORD.findall(word.lower())
-    return bool(words) and set(words) <= background
+def _split_background(text: str, background: frozenset[str]) -> tuple[str, list[str]]:
+    """(the text without its background words, the words left out); the text whole, and
+    nothing left out, when no word would be left."""
+    kept, dropped = [], []
+    for w in text.split():
+        words = WORD.findall(w.lower())
+        (dropped if words and set(words) <= background else kept).append(w)
+    if not dropped or not any(WORD.search(w) for w in kept):
+        return text, []
+    return " ".join(kept), dropped
 
 
 def without_background(text: str, background: frozenset[str]) -> str:
     """The text without its background words; the text itself when nothing would be left."""
-    kept = [w for w in text.split() if not _is_background(w, background)]
-    return " ".join(kept) if any(WORD.search(w) for w in kept) else text
+    return _split_background(text, background)[0]
 
 
 def background_words(index: Index, text: str) -> list[str]:
     """The words of a situation the dense side of its provisions search leaves out, once each
     and as written ("migrant", "workers"); none when it would leave nothing."""
-    background = graph(index).background
-    if without_background(text, background) == text:
-        return []
-    words = [w.strip(".,;:!?()\"'“”‘’") for w in text.split() if _is_background(w, background)]
-    return list(dict.fromkeys(words))
+    _, dropped = _split_background(text, graph(index).background)
+    return list(dict.fromkeys(w.strip(".,;:!?()\"'“”‘’") for w in dropped))
 
 
 def graph(index: Index) -> CitationGraph:
