@@ -68,6 +68,9 @@ TEXT_CHUNK = 16_000  # characters per text chunk: at most 64 KB in UTF-8
 BM25_PARAMS = {"bm25_k1": 1.5, "bm25_b": 0.75}  # bm25s' defaults (index/lexical.py)
 SWEEP_AFTER_S = 3600
 CONNECT_TIMEOUT_S = 5  # a reachable server answers in milliseconds
+# Milvus Lite starts its own server process first: 0.6 s warm, but far longer the first time its
+# 100 MB binary is read from a cold disk (a fresh CI machine timed out at 5 s)
+LITE_START_TIMEOUT_S = 60
 
 
 class MilvusError(IndexError_):
@@ -102,7 +105,8 @@ def connect(uri: str, token: str | None = None):
             raise MilvusError(f"cannot open Milvus Lite at {uri}: no folder {path.parent}")
         uri = str(path.resolve())
     try:
-        client = MilvusClient(uri=uri, token=token or "", timeout=CONNECT_TIMEOUT_S)
+        timeout = LITE_START_TIMEOUT_S if is_lite(uri) else CONNECT_TIMEOUT_S
+        client = MilvusClient(uri=uri, token=token or "", timeout=timeout)
         client.list_collections()
     except Exception as e:  # noqa: BLE001 - any failure to connect is reported the same way
         reason = (str(getattr(e, "message", "") or e).splitlines() or [type(e).__name__])[0]
