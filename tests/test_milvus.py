@@ -362,6 +362,32 @@ def test_unreachable_milvus_is_one_line(corpus_data):
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
 
 
+def test_lite_waits_for_its_server_to_start_a_server_uri_does_not(tmp_path, monkeypatch):
+    """Milvus Lite starts its own server process, which a cold disk can keep from answering
+    for several seconds (CI once timed out at 5 s); a server that does not answer at once is
+    not there."""
+    import pymilvus
+
+    from index import milvus
+
+    asked = []
+
+    class Client:
+        def __init__(self, uri, token, timeout):
+            asked.append((uri, timeout))
+
+        def list_collections(self):
+            return []
+
+    monkeypatch.setattr(pymilvus, "MilvusClient", Client)
+    monkeypatch.setattr(milvus, "_lite_users", {})  # no store is really opened
+    milvus.connect(str(tmp_path / "lite.db"))
+    milvus.connect("http://127.0.0.1:19530")
+    assert asked == [(str((tmp_path / "lite.db").resolve()), milvus.LITE_START_TIMEOUT_S),
+                     ("http://127.0.0.1:19530", milvus.CONNECT_TIMEOUT_S)]
+    assert milvus.LITE_START_TIMEOUT_S >= 30 > milvus.CONNECT_TIMEOUT_S
+
+
 def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lite, tmp_path):
     def written() -> bytes:
         return lite.read_bytes()  # a Milvus Lite store is one SQLite file
