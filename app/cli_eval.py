@@ -61,6 +61,7 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
       ombuds eval --no-naive --no-answers --no-record --llm --llm-limit 30
     """
     from eval import run as ev
+    from eval import stats
 
     config = _llm_config(True, llm_max_tokens, llm_timeout, llm_idle_timeout) if llm_ else None
     index = _open_index(data_dir, model)
@@ -80,8 +81,10 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
         click.echo(f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
         return
     results, details, latency = ev.evaluate_index(index, questions)
+    naive_details = None
     if naive:
-        results.update(ev.evaluate_naive(index, questions))
+        naive_results, naive_details = ev.evaluate_naive(index, questions)
+        results.update(naive_results)
     answers = ev.evaluate_answers(index, questions) if answers_ else None
     situations = ev.evaluate_situations(index, ev.load_situations())
     answered = [q for q in questions if q["answerable"]]
@@ -96,19 +99,24 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
         click.echo(ev.answers_table(answers))
     provisions_text = ev.situations_table(situations)
     click.echo(provisions_text)
+    intervals = {**ev.question_intervals(questions, details, naive_details),
+                 **situations.pop("intervals")}
+    intervals_text = stats.intervals_table(intervals, ev.TARGETS)
+    click.echo(intervals_text)
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     ev.LATEST.write_text(
         "# Latest evaluation\n\n" + text + "\n\n" + (ev.answers_table(answers) + "\n\n"
                                                         if answers else "")
-        + provisions_text + "\n\nHybrid misses at 10 "
+        + provisions_text + "\n\n" + intervals_text + "\n\nHybrid misses at 10 "
         f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
     click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
     record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
                "config": {"model": index.model_name, "passages": len(index.ids),
                           "questions": len(answered), "k": 10,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
-               "metrics": results, "answers": answers, "situations": situations}
+               "metrics": results, "answers": answers, "situations": situations,
+               "intervals": intervals}
     if config is not None:
         record_["llm"] = _eval_llm(index, questions, config, llm_limit)
     if record:

@@ -133,12 +133,44 @@ def evaluate_naive(index: Index, questions: list[dict], k: int = 10) -> dict:
     naive = NaiveIndex.from_files(files, index.embedder)
     units = {c.chunk_id: (c.doc_id, c.text) for c in naive.chunks}
     qrels = qrels_for(questions, units)
-    results = {}
+    results, runs_by_mode = {}, {}
     for mode in MODES:
         runs = {q["id"]: [c.chunk_id for c in naive.search(q["question"], k, mode)]
                 for q in questions if q["id"] in qrels}
         results[f"naive-{mode}"] = report(qrels, runs, questions)
-    return results
+        runs_by_mode[f"naive-{mode}"] = runs
+    return results, {"qrels": qrels, "runs": runs_by_mode}
+
+
+# the issue's targets, shown beside the intervals
+TARGETS = {"hybrid R@5": ">= 0.85", "hybrid MRR@10": ">= 0.72", "hybrid - bm25 R@5": "> 0",
+           "hybrid - dense R@5": "> 0", "hybrid - naive-hybrid R@5": "> 0",
+           "provisions S@5": ">= 0.70"}
+
+
+def question_intervals(questions: list[dict], details: dict, naive: dict | None = None
+                       ) -> dict[str, dict[str, dict]]:
+    """Hybrid R@5 and MRR@10 with their intervals, and hybrid's paired R@5 difference from
+    BM25, dense and (with its details) the naive baseline, per split (eval/stats.py)."""
+    from .stats import hits_at, interval, paired, reciprocal_ranks
+
+    qrels, runs = details["qrels"], details["runs"]
+    rows: dict[str, dict[str, dict]] = defaultdict(dict)
+    for split in SPLITS:
+        ids = [q["id"] for q in questions if q["id"] in qrels and q.get("split", "dev") == split]
+        if not ids or "hybrid" not in runs:
+            continue
+        hybrid = hits_at(qrels, runs["hybrid"], ids, 5)
+        rows["hybrid R@5"][split] = interval(hybrid).to_dict()
+        rows["hybrid MRR@10"][split] = interval(
+            reciprocal_ranks(qrels, runs["hybrid"], ids)).to_dict()
+        others = [(m, qrels, runs[m]) for m in ("bm25", "dense") if m in runs]
+        if naive and "naive-hybrid" in naive["runs"]:
+            others.append(("naive-hybrid", naive["qrels"], naive["runs"]["naive-hybrid"]))
+        for name, their_qrels, their_runs in others:
+            rows[f"hybrid - {name} R@5"][split] = paired(
+                hybrid, hits_at(their_qrels, their_runs, ids, 5)).to_dict()
+    return dict(rows)
 
 
 def git_commit() -> str:
@@ -238,17 +270,29 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> di
     qrels = {s["id"]: {f"{g['instrument']}|{g['article']}": 1 for g in s["gold"]
                        if (g["instrument"], g["article"]) in in_corpus} for s in situations}
     qrels = {i: gold for i, gold in qrels.items() if gold}
+    from .stats import hits_at, interval, paired
+
     out: dict = {}
+    runs_by: dict[str, dict[str, list[str]]] = {}
     for name, use_graph in (("graph", True), ("plain", False)):
         runs = {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
                           rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
                 for s in situations if s["id"] in qrels}
+        runs_by[name] = runs
         out[name] = {}
         for split in SPLITS:
             ids = [s["id"] for s in situations if s["id"] in qrels
                    and s.get("split", "dev") == split]
             out[name][split] = provision_scores({i: qrels[i] for i in ids},
                                                 {i: runs[i] for i in ids})
+    out["intervals"] = {"provisions S@5": {}, "provisions graph - plain S@5": {}}
+    for split in SPLITS:
+        ids = [s["id"] for s in situations if s["id"] in qrels and s.get("split", "dev") == split]
+        if ids:
+            graph_hits = hits_at(qrels, runs_by["graph"], ids, 5)
+            out["intervals"]["provisions S@5"][split] = interval(graph_hits).to_dict()
+            out["intervals"]["provisions graph - plain S@5"][split] = paired(
+                graph_hits, hits_at(qrels, runs_by["plain"], ids, 5)).to_dict()
     out["situations"] = {split: sum(s["id"] in qrels and s.get("split", "dev") == split
                                     for s in situations) for split in SPLITS}
     return out

@@ -84,9 +84,15 @@ def test_relevance_matching():
 def test_hybrid_retrieval_stays_above_the_floors(full_data):
     floors = json.loads(ev.FLOORS.read_text())
     index = Index.open(full_data)
-    results, _, _ = ev.evaluate_index(index, QUESTIONS, modes=("hybrid",))
+    results, details, _ = ev.evaluate_index(index, QUESTIONS, modes=("hybrid",))
     overall = results["hybrid"]["test"]["overall"]  # floors are on the test split
     print(f"hybrid: {overall}")
+    # the intervals are around the tables' figures, computed from the same runs
+    rows = ev.question_intervals(QUESTIONS, details)
+    for metric in ("R@5", "MRR@10"):
+        test = rows[f"hybrid {metric}"]["test"]
+        assert abs(test["value"] - overall[metric]) < 1e-3
+        assert test["low"] < test["value"] < test["high"]
     for metric, floor in floors["hybrid"].items():  # "_comment" is not a system
         assert overall[metric] >= floor, f"hybrid {metric} {overall[metric]:.3f} < {floor}"
 
@@ -124,3 +130,33 @@ def test_llm_eval_summary_shares_and_latency():
     text = table({"model": "m", "max_tokens": 256, "timeout": 60, "idle_timeout": 10,
                   "limit": None, "splits": {"dev": m}})
     assert "| dev | 5 | 4 | 2 (50.0%) | 25% / 25% / 0% / 0% | 50% | 16.0 s |" in text
+
+
+def test_bootstrap_intervals_and_paired_differences():
+    """Per-question hits and reciprocal ranks average to ranx's figures; intervals are
+    reproducible, hold the mean, and a system compared with itself differs by exactly 0."""
+    from eval import stats
+
+    qrels = {"a": {"p1": 1}, "b": {"p2": 1}, "c": {"p3": 1, "p4": 1}, "d": {"p9": 1}}
+    runs = {"a": ["p1", "x"], "b": ["x", "y", "p2"], "c": ["x", "p4", "p3"], "d": ["x"]}
+    ids = list(qrels)
+    ranx = ev.score(qrels, runs, ids)
+    assert stats.hits_at(qrels, runs, ids, 1).mean() == ranx["R@1"] == 0.25
+    assert stats.hits_at(qrels, runs, ids, 5).mean() == ranx["R@5"] == 0.75
+    assert abs(stats.reciprocal_ranks(qrels, runs, ids).mean() - ranx["MRR@10"]) < 1e-4
+    values = [1.0] * 30 + [0.0] * 20
+    first, again = stats.interval(values), stats.interval(values)
+    assert first == again and first.n == 50
+    assert first.low < first.value == 0.6 < first.high
+    assert 0.4 < first.low and first.high < 0.8  # about 0.6 +- 1.96 * sqrt(0.24 / 50)
+    same = stats.paired(values, values)
+    assert (same.value, same.low, same.high) == (0.0, 0.0, 0.0)
+    better = stats.paired([1.0] * 50, values)
+    assert better.low > 0
+    with pytest.raises(ValueError):
+        stats.paired([1.0], [1.0, 0.0])
+    table = stats.intervals_table({"hybrid R@5": {"test": first.to_dict()},
+                                   "hybrid - bm25 R@5": {"test": better.to_dict()}},
+                                  ev.TARGETS)
+    assert "| hybrid R@5 | - | 0.600 (" in table and "| >= 0.85 |" in table
+    assert "| hybrid - bm25 R@5 | - | +0.400 (+" in table
