@@ -78,6 +78,7 @@ def run(data_dir: Path | None = None, model: str | None = None,
                 qrels["train"][qid] = rels
         results: dict = {"statutes": len(index.docs), "passages": len(index.ids),
                          "build_s": round(built, 1), "published_map": PUBLISHED}
+        per_query: dict[str, list[float]] = {}  # test AP per query, in ranx's order
         for mode in modes:
             t1 = time.perf_counter()
             runs = {q["id"]: rank_statutes(index, q["text"], mode) for q in queries}
@@ -88,8 +89,27 @@ def run(data_dir: Path | None = None, model: str | None = None,
                 values = evaluate(Qrels(rels), r, list(METRICS.values()), make_comparable=True)
                 results[mode][split] = {name: round(float(values[m]), 4)
                                         for name, m in METRICS.items()}
+                if split == "test":
+                    per_query[mode] = list(evaluate(Qrels(rels), r, "map", return_mean=False,
+                                                    make_comparable=True))
         index.store.close()
+    results["intervals"] = map_intervals(per_query)
     return results
+
+
+def map_intervals(per_query: dict[str, list[float]]) -> dict[str, dict]:
+    """Test MAP of hybrid with its 95% bootstrap interval, and hybrid's paired difference from
+    BM25 and dense over the same queries (eval/stats.py)."""
+    from .stats import interval, paired
+
+    out = {}
+    if "hybrid" in per_query:
+        out["hybrid MAP"] = interval(per_query["hybrid"]).to_dict()
+        for other in ("bm25", "dense"):
+            if other in per_query:
+                out[f"hybrid - {other} MAP"] = paired(per_query["hybrid"],
+                                                      per_query[other]).to_dict()
+    return out
 
 
 def render(results: dict) -> str:
@@ -104,4 +124,12 @@ def render(results: dict) -> str:
                 f"{t[m]:.3f} ({tr[m]:.3f})" for m in METRICS) + " |")
     for name, value in PUBLISHED.items():
         lines.append(f"| {name} (published) | {value:.3f} | | |")
+    intervals = results.get("intervals") or {}
+    if intervals:
+        from .stats import LEVEL, Interval
+
+        cells = [f"{name} {Interval(**d).cell(signed=' - ' in name)}"
+                 for name, d in intervals.items()]
+        lines += ["", f"Test MAP with {LEVEL:.0%} bootstrap intervals over the 40 queries (a "
+                  "difference paired on the same queries): " + "; ".join(cells) + "."]
     return "\n".join(lines)

@@ -160,3 +160,21 @@ def test_bootstrap_intervals_and_paired_differences():
                                   ev.TARGETS)
     assert "| hybrid R@5 | - | 0.600 (" in table and "| >= 0.85 |" in table
     assert "| hybrid - bm25 R@5 | - | +0.400 (+" in table
+
+
+def test_aila_map_intervals_are_paired_on_the_same_queries():
+    from eval import aila
+
+    # bm25 a constant 0.1 below on every query: the paired interval is that exactly
+    per_query = {"hybrid": [0.5, 0.2, 0.1, 0.4], "bm25": [0.4, 0.1, 0.0, 0.3],
+                 "dense": [0.5, 0.2, 0.1, 0.4]}
+    rows = aila.map_intervals(per_query)
+    assert rows["hybrid MAP"]["value"] == 0.3 and rows["hybrid MAP"]["n"] == 4
+    diff = rows["hybrid - bm25 MAP"]
+    assert diff["low"] == diff["value"] == diff["high"] == 0.1
+    assert rows["hybrid - dense MAP"]["high"] == 0.0
+    results = {"statutes": 2, "passages": 3, "build_s": 1.0, "intervals": rows,
+               **{m: {"test": {k: 0.1 for k in aila.METRICS},
+                      "train": {k: 0.2 for k in aila.METRICS}} for m in per_query}}
+    text = aila.render(results)
+    assert "hybrid MAP 0.300 (" in text and "hybrid - bm25 MAP +0.100 (+0.100 to +0.100)" in text
