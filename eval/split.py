@@ -11,7 +11,11 @@ half and half; of the others 45% of each (user, style) stratum to dev (so that d
 questions in the style nobody tuned for) and the rest, 110 questions and 40 situations, to test.
 Situations s201-s216 were written later still, the same way, from Labour Code articles and
 conventions no situation had covered, and all went to dev: the dev situations had too few that
-no report discusses, the kind a user brings and the graph cannot help with.
+no report discusses, the kind a user brings and the graph cannot help with. s217-s228 were
+added the same way a session later (a transfer past three months, a late reprimand, a sixty-hour
+week, Sunday work without consent, pay for harmful work, a colleague's job on top of one's own,
+medical checks, an unanswered notice, a suspension, an unreported injury, deportation to
+torture, remote work), all to dev.
 """
 
 from __future__ import annotations
