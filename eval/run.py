@@ -19,6 +19,7 @@ from collections import defaultdict
 from difflib import SequenceMatcher
 from pathlib import Path
 
+import numpy as np
 from ranx import Qrels, Run, evaluate
 
 from index.search import EXTRA_MODES, MODES, Index
@@ -82,15 +83,30 @@ def qrels_for(questions: list[dict], units: dict[str, tuple[str, str]]) -> dict[
     return qrels
 
 
+def _ranx(qrels: dict, runs: dict[str, list[str]], ids: list[str]) -> tuple[Qrels, Run]:
+    """ranx's Qrels and Run for the given ids, a ranked list scored by 1 / (rank + 1)."""
+    q = Qrels({i: qrels[i] for i in ids})
+    r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(runs.get(i, []))} or
+             {"none": 0.0} for i in ids})
+    return q, r
+
+
 def score(qrels: dict, runs: dict[str, list[str]], ids: list[str] | None = None) -> dict:
     ids = [i for i in (ids or list(qrels)) if i in qrels]
     if not ids:
         return {}
-    q = Qrels({i: qrels[i] for i in ids})
-    r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(runs.get(i, []))} or
-             {"none": 0.0} for i in ids})
-    values = evaluate(q, r, list(METRICS.values()), make_comparable=True)
+    values = evaluate(*_ranx(qrels, runs, ids), list(METRICS.values()), make_comparable=True)
     return {name: round(float(values[m]), 4) for name, m in METRICS.items()}
+
+
+def per_query(qrels: dict, runs: dict[str, list[str]], ids: list[str], metric: str
+              ) -> np.ndarray:
+    """One ranx metric ("hit_rate@5", "mrr@10") per question, in the order of ids, unaveraged:
+    what eval/stats.py resamples."""
+    q, r = _ranx(qrels, runs, ids)
+    values = evaluate(q, r, metric, return_mean=False, make_comparable=True)
+    by_id = dict(zip(q.keys(), values, strict=True))  # ranx orders them by id
+    return np.array([float(by_id[i]) for i in ids])
 
 
 def report(qrels: dict, runs: dict[str, list[str]], questions: list[dict]) -> dict:
@@ -152,7 +168,7 @@ def question_intervals(questions: list[dict], details: dict, naive: dict | None 
                        ) -> dict[str, dict[str, dict]]:
     """Hybrid R@5 and MRR@10 with their intervals, and hybrid's paired R@5 difference from
     BM25, dense and (with its details) the naive baseline, per split (eval/stats.py)."""
-    from .stats import hits_at, interval, paired, reciprocal_ranks
+    from .stats import interval, paired
 
     qrels, runs = details["qrels"], details["runs"]
     rows: dict[str, dict[str, dict]] = defaultdict(dict)
@@ -160,16 +176,16 @@ def question_intervals(questions: list[dict], details: dict, naive: dict | None 
         ids = [q["id"] for q in questions if q["id"] in qrels and q.get("split", "dev") == split]
         if not ids or "hybrid" not in runs:
             continue
-        hybrid = hits_at(qrels, runs["hybrid"], ids, 5)
+        hybrid = per_query(qrels, runs["hybrid"], ids, "hit_rate@5")
         rows["hybrid R@5"][split] = interval(hybrid).to_dict()
         rows["hybrid MRR@10"][split] = interval(
-            reciprocal_ranks(qrels, runs["hybrid"], ids)).to_dict()
+            per_query(qrels, runs["hybrid"], ids, "mrr@10")).to_dict()
         others = [(m, qrels, runs[m]) for m in ("bm25", "dense") if m in runs]
         if naive and "naive-hybrid" in naive["runs"]:
             others.append(("naive-hybrid", naive["qrels"], naive["runs"]["naive-hybrid"]))
         for name, their_qrels, their_runs in others:
             rows[f"hybrid - {name} R@5"][split] = paired(
-                hybrid, hits_at(their_qrels, their_runs, ids, 5)).to_dict()
+                hybrid, per_query(their_qrels, their_runs, ids, "hit_rate@5")).to_dict()
     return dict(rows)
 
 
@@ -270,41 +286,33 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 10) -> di
     qrels = {s["id"]: {f"{g['instrument']}|{g['article']}": 1 for g in s["gold"]
                        if (g["instrument"], g["article"]) in in_corpus} for s in situations}
     qrels = {i: gold for i, gold in qrels.items() if gold}
-    from .stats import hits_at, interval, paired
+    from .stats import interval, paired
 
-    out: dict = {}
-    runs_by: dict[str, dict[str, list[str]]] = {}
-    for name, use_graph in (("graph", True), ("plain", False)):
-        runs = {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
-                          rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
-                for s in situations if s["id"] in qrels}
-        runs_by[name] = runs
-        out[name] = {}
-        for split in SPLITS:
-            ids = [s["id"] for s in situations if s["id"] in qrels
-                   and s.get("split", "dev") == split]
-            out[name][split] = provision_scores({i: qrels[i] for i in ids},
-                                                {i: runs[i] for i in ids})
-    out["intervals"] = {"provisions S@5": {}, "provisions graph - plain S@5": {}}
+    runs = {name: {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
+                             rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
+                   for s in situations if s["id"] in qrels}
+            for name, use_graph in (("graph", True), ("plain", False))}
+    out: dict = {"graph": {}, "plain": {}, "situations": {},
+                 "intervals": {"provisions S@5": {}, "provisions graph - plain S@5": {}}}
     for split in SPLITS:
         ids = [s["id"] for s in situations if s["id"] in qrels and s.get("split", "dev") == split]
+        out["situations"][split] = len(ids)
+        for name, run in runs.items():
+            out[name][split] = provision_scores({i: qrels[i] for i in ids},
+                                                {i: run[i] for i in ids})
         if ids:
-            graph_hits = hits_at(qrels, runs_by["graph"], ids, 5)
+            graph_hits = per_query(qrels, runs["graph"], ids, "hit_rate@5")
             out["intervals"]["provisions S@5"][split] = interval(graph_hits).to_dict()
             out["intervals"]["provisions graph - plain S@5"][split] = paired(
-                graph_hits, hits_at(qrels, runs_by["plain"], ids, 5)).to_dict()
-    out["situations"] = {split: sum(s["id"] in qrels and s.get("split", "dev") == split
-                                    for s in situations) for split in SPLITS}
+                graph_hits, per_query(qrels, runs["plain"], ids, "hit_rate@5")).to_dict()
     return out
 
 
 def provision_scores(qrels: dict, runs: dict[str, list[str]]) -> dict:
     if not qrels:
         return {}
-    r = Run({i: {d: 1.0 / (rank + 1) for rank, d in enumerate(ids)} or {"none": 0.0}
-             for i, ids in runs.items()})
-    values = evaluate(Qrels(qrels), r, ["hit_rate@5", "recall@5", "mrr@10", "ndcg@10"],
-                      make_comparable=True)
+    values = evaluate(*_ranx(qrels, runs, list(qrels)),
+                      ["hit_rate@5", "recall@5", "mrr@10", "ndcg@10"], make_comparable=True)
     return {"S@5": round(float(values["hit_rate@5"]), 4),
             "R@5": round(float(values["recall@5"]), 4),
             "MRR@10": round(float(values["mrr@10"]), 4),

@@ -6,7 +6,8 @@ situation more or less moves S@5 by 0.019. `ombuds eval` prints each headline fi
 95% interval, and each comparison the targets make (hybrid above BM25, dense and the naive
 baseline; the citation graph above plain retrieval) as a paired difference: the same resampled
 questions scored by both systems, so what the two share does not widen the interval. Percentile
-bootstrap of the mean, a fixed seed: the same runs give the same intervals.
+bootstrap of the mean, a fixed seed: the same runs give the same intervals. The per-question
+values are ranx's own metrics, unaveraged (`eval.run.per_query`).
 """
 
 from __future__ import annotations
@@ -18,23 +19,6 @@ import numpy as np
 RESAMPLES = 2000
 SEED = 0
 LEVEL = 0.95
-
-
-def hits_at(qrels: dict, runs: dict[str, list[str]], ids: list[str], k: int) -> np.ndarray:
-    """1.0 for each question with a relevant item in its top k, else 0.0 (ranx's hit_rate@k,
-    which the tables call R@k, is their mean)."""
-    return np.array([float(bool(set(runs.get(i, [])[:k]) & set(qrels[i]))) for i in ids])
-
-
-def reciprocal_ranks(qrels: dict, runs: dict[str, list[str]], ids: list[str], k: int = 10
-                     ) -> np.ndarray:
-    """1 / the rank of each question's first relevant item in its top k, else 0.0 (MRR@k is
-    their mean)."""
-    out = []
-    for i in ids:
-        ranks = [r for r, item in enumerate(runs.get(i, [])[:k], start=1) if item in qrels[i]]
-        out.append(1.0 / ranks[0] if ranks else 0.0)
-    return np.array(out)
 
 
 @dataclass(frozen=True)

@@ -141,9 +141,9 @@ def test_bootstrap_intervals_and_paired_differences():
     runs = {"a": ["p1", "x"], "b": ["x", "y", "p2"], "c": ["x", "p4", "p3"], "d": ["x"]}
     ids = list(qrels)
     ranx = ev.score(qrels, runs, ids)
-    assert stats.hits_at(qrels, runs, ids, 1).mean() == ranx["R@1"] == 0.25
-    assert stats.hits_at(qrels, runs, ids, 5).mean() == ranx["R@5"] == 0.75
-    assert abs(stats.reciprocal_ranks(qrels, runs, ids).mean() - ranx["MRR@10"]) < 1e-4
+    assert ev.per_query(qrels, runs, ids, "hit_rate@1").mean() == ranx["R@1"] == 0.25
+    assert ev.per_query(qrels, runs, ids, "hit_rate@5").mean() == ranx["R@5"] == 0.75
+    assert abs(ev.per_query(qrels, runs, ids, "mrr@10").mean() - ranx["MRR@10"]) < 1e-4
     values = [1.0] * 30 + [0.0] * 20
     first, again = stats.interval(values), stats.interval(values)
     assert first == again and first.n == 50
