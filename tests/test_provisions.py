@@ -194,6 +194,11 @@ def test_situations_set_and_graph_beats_plain_retrieval(index):
         assert graph_test[metric] >= floor, f"{metric} {graph_test[metric]}"
     assert graph_test["R@5"] > plain_test["R@5"]
     assert graph_test["MRR@10"] > plain_test["MRR@10"]
+    for split in ev.SPLITS:  # deeper cut-offs find more; the per-situation ceiling holds both
+        for name in ("graph", "plain"):
+            scores = results[name][split]
+            assert scores["S@5"] <= scores["S@10"] <= scores["S@20"]
+            assert results["either"][split]["S@5"] >= scores["S@5"]
 
 
 def test_cli_provisions_json(full_data):
