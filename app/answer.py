@@ -57,10 +57,11 @@ def _citation(index: Index, n: int, hit: Hit, support: list[str]) -> Citation:
 def evidence(index: Index, q: Question, hits: list[Hit]
              ) -> tuple[list[Candidate], dict[str, set[str]]]:
     """Every sentence of the best passages with its features (the similarity from the sentence
-    vectors stored at ingest: no embedding at question time), and each hit's terms with its
+    vectors stored at ingest: no embedding at question time; the question's vector without the
+    query adapter, which moves it for ranking, not for judging), and each hit's terms with its
     context."""
     hit_terms = {h.passage.passage_id: context_terms(index, h) for h in hits}
-    qv = index.query_vector(q.text)
+    qv = index.model_vector(q.text)  # the model's own similarity: see Index.model_vector
     candidates = []
     for rank, h in enumerate(hits[:MAX_PASSAGES]):
         spans, vecs = index.passage_units(h.passage.passage_id)

@@ -155,14 +155,26 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
               help="Cross-validation repeats (default 4).")
 @click.option("--sample", type=click.IntRange(10, 10000), default=None,
               help="Only the first N dev questions (a quick check, e.g. in tests).")
+@click.option("--adapter", "adapter_", is_flag=True,
+              help="First refit the query adapter on the dev questions (index/adapter.py) and "
+                   "write it, then fit the answer models with it.")
+@click.option("--adapter-output", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --adapter: where to write it (default: index/query_adapter.npz).")
+@click.option("--adapter-cv", is_flag=True,
+              help="Only print the query adapter's 5-fold cross-validation within dev (held-out "
+                   "hybrid R@5 and MRR@10 per setting); nothing written.")
 def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
-              repeats: int | None, sample: int | None) -> None:
+              repeats: int | None, sample: int | None, adapter_: bool,
+              adapter_output: Path | None, adapter_cv: bool) -> None:
     """Refit the answerability and sentence models of `ombuds ask` on the dev split of
-    eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers.
+    eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers;
+    with --adapter, the query adapter first.
 
     \b
     Examples:
       ombuds calibrate                       # rewrites app/answerability.json
+      ombuds calibrate --adapter             # and index/query_adapter.npz before it
+      ombuds calibrate --adapter-cv          # how the adapter's settings were chosen
       ombuds calibrate --output /tmp/m.json --repeats 1
     """
     from app.answerability import MODEL_PATH
@@ -170,6 +182,19 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
     from eval import run as ev
 
     index = _open_index(data_dir, model)
+    if adapter_cv or adapter_:
+        from eval import adapter as ad
+        from index.adapter import ADAPTER_PATH, save_adapter
+
+        dev_answerable = [q for q in ev.load_questions()
+                          if q.get("split", "dev") == "dev" and q["answerable"]]
+        if adapter_cv:
+            ad.cross_validate(index, dev_answerable, log=click.echo)
+            return
+        fitted_adapter = ad.fit_adapter(index, dev_answerable)
+        save_adapter(fitted_adapter, adapter_output or ADAPTER_PATH)
+        click.echo(f"query adapter fitted on {fitted_adapter.info['questions']} dev questions; "
+                   f"wrote {adapter_output or ADAPTER_PATH}")
     dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
     # an answerable question whose documents are not indexed would teach the models nothing
     missing = [q for q in dev if q["answerable"]
@@ -186,7 +211,14 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
         dev = answerable[: sample - n_un] + unanswerable[:n_un]
     click.echo(f"calibrating on {len(dev)} dev questions "
                f"({sum(q['answerable'] for q in dev)} answerable)")
-    samples = cal.collect(index, dev)
+    # with a query adapter, each question's evidence is searched with one fitted without it
+    adapter_on = adapter_ or (index.adapter is not None and not sample)
+    if adapter_on:
+        from eval import adapter as ad
+
+        samples = ad.out_of_fold(index, dev, cal.collect)
+    else:
+        samples = cal.collect(index, dev)
     fitted = cal.calibrate(samples, log=click.echo,
                            **({"repeats": repeats} if repeats else {}))
     path = output or MODEL_PATH

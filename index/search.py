@@ -25,6 +25,7 @@ from ingest.classify import MONTHS
 from ingest.language import is_cyrillic
 from ingest.model import Passage
 
+from .adapter import QueryAdapter, adapter_for
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
@@ -33,6 +34,7 @@ from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
 MODES = ("hybrid", "dense", "bm25")
+CONFIGURED = object()  # Index.adapter: the adapter fitted for the model, not one chosen
 # measured by `ombuds eval` beside the default fusion: RRF, and hybrid without sentence units
 EXTRA_MODES = ("hybrid-rrf", "hybrid-passages")
 CANDIDATES = 100  # per-mode depth fused
@@ -165,7 +167,7 @@ class Index:
         self.store = store
         self.model_name = embedder_name
         self._embedder: Embedder | None = None
-        self._query_vectors: dict[str, np.ndarray] = {}
+        self._query_vectors: dict[str | tuple[str, str], np.ndarray] = {}  # see model_vector
         self._tokens: dict[str, list[str]] | None = None  # BM25 tokens by passage id, if kept
         if passages is None:
             with store.snapshot():  # the generation stamps exactly the passages read with it
@@ -397,16 +399,48 @@ class Index:
                             for p in self.passages}
         return self._tokens
 
+    @property
+    def adapter(self) -> QueryAdapter | None:
+        """The query adapter searches use: the one fitted for this model (index/adapter.py)
+        unless use_adapter chose another."""
+        chosen = getattr(self, "_adapter", CONFIGURED)
+        if chosen is CONFIGURED:
+            return adapter_for(self.embedder.name, self.embedder.dim)
+        return chosen
+
+    def use_adapter(self, adapter: QueryAdapter | None) -> None:
+        """Search with this adapter (None: the model's own vectors) from now on; what
+        `ombuds calibrate` cross-validates with."""
+        self._adapter = adapter
+        self._query_vectors = {}
+
     def query_vector(self, text: str) -> np.ndarray:
-        """The embedding of a query, kept for the next few calls: `ombuds ask` scores sentences
-        against the question it has just searched for, and `ombuds provisions` searches twice."""
+        """The vector a query is searched with: the model's, moved by the query adapter fitted
+        for it, if any (index/adapter.py)."""
+        adapter = self.adapter
+        if adapter is None:
+            return self.model_vector(text)
+        key = ("adapted", text)
+        if key not in self._query_vectors:
+            vec = adapter.apply(self.model_vector(text))
+            vec.setflags(write=False)
+            self._remember(key, vec)
+        return self._query_vectors[key]
+
+    def model_vector(self, text: str) -> np.ndarray:
+        """The model's own embedding of a query, kept for the next few calls: `ombuds ask`
+        measures how close its sentences are with it (the confidence its answer models were
+        fitted on), and `ombuds provisions` searches twice."""
         if text not in self._query_vectors:
-            if len(self._query_vectors) >= 32:
-                self._query_vectors.pop(next(iter(self._query_vectors)))
             vec = self.embedder.encode_query(text)
             vec.setflags(write=False)
-            self._query_vectors[text] = vec
+            self._remember(text, vec)
         return self._query_vectors[text]
+
+    def _remember(self, key: str | tuple[str, str], vec: np.ndarray) -> None:
+        if len(self._query_vectors) >= 64:
+            self._query_vectors.pop(next(iter(self._query_vectors)))
+        self._query_vectors[key] = vec
 
     def jurisdictions(self) -> list[str]:
         """The jurisdictions of the documents in the index ("international", "KZ"...)."""
