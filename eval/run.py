@@ -355,7 +355,7 @@ def evaluate_answers(index: Index, questions: list[dict]) -> dict:
         a = answer_question(index, q["question"])
         # a sentence is verbatim from its cited passage, or from the passage's note it names
         by_n = {c.n: c for c in a.citations}
-        row = {"split": q.get("split", "dev"), "answerable": q["answerable"],
+        row = {"split": q.get("split", "dev"), "user": q["user"], "answerable": q["answerable"],
                "answered": a.answered, "grounded": False, "first": False,
                # every answer sentence is a verbatim substring of a passage it cites
                "verbatim": all(any(n in by_n and s.text in quoted_from(by_n[n], s.note)
@@ -367,7 +367,15 @@ def evaluate_answers(index: Index, questions: list[dict]) -> dict:
             first = a.sentences[0].text if a.sentences else ""
             row["first"] = any(quote_in_sentence(e["quote"], first) for e in q["evidence"])
         rows.append(row)
-    return {split: answer_shares([r for r in rows if r["split"] == split]) for split in SPLITS}
+    out = {}
+    for split in SPLITS:
+        part = [r for r in rows if r["split"] == split]
+        out[split] = answer_shares(part)
+        # who is answered: the share of each user type's answerable questions
+        out[split]["answered_by_user"] = {
+            user: answer_shares([r for r in part if r["user"] == user])["answered_share"]
+            for user in USERS}
+    return out
 
 
 def quoted_from(citation, note: str | None) -> str:
@@ -411,4 +419,8 @@ def answers_table(answers: dict) -> str:
              f"{test['answerable']}+{test['unanswerable']} test questions, answerable+not):", "",
              "| share | dev | test |", "|---|---|---|"]
     lines += [f"| {label} | {dev[k]:.1%} | {test[k]:.1%} |" for k, label in names.items()]
+    lines += [f"| {user}s' answerable questions answered | {dev['answered_by_user'][user]:.1%} | "
+              f"{test['answered_by_user'][user]:.1%} |" for user in USERS
+              if user in dev.get("answered_by_user", {}) and user in test.get(
+                  "answered_by_user", {})]
     return "\n".join(lines)
