@@ -93,6 +93,12 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
                f"{n_split['test']} test; {len(questions) - len(answered)} unanswerable, not "
                f"scored here); {len(index.ids)} passages; model {index.model_name}; "
                f"{time.perf_counter() - t0:.0f} s. Tuned on dev only; test is reported.")
+    adapter = index.adapter
+    adapter_line = ("query adapter: none (the model's own query vectors)" if adapter is None else
+                    f"query adapter: fitted on {adapter.info.get('questions', '?')} "
+                    f"{adapter.info.get('fitted_on', '?')} questions, so the adapted runs' dev "
+                    "figures are in-sample (held out: `ombuds calibrate --adapter-cv`)")
+    click.echo(adapter_line)
     text = ev.table(results)
     click.echo(text)
     if answers:
@@ -105,15 +111,16 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     click.echo(intervals_text)
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
+    answers_text = ev.answers_table(answers) + "\n\n" if answers else ""
     ev.LATEST.write_text(
-        "# Latest evaluation\n\n" + text + "\n\n" + (ev.answers_table(answers) + "\n\n"
-                                                        if answers else "")
+        "# Latest evaluation\n\n" + adapter_line + ".\n\n" + text + "\n\n" + answers_text
         + provisions_text + "\n\n" + intervals_text + "\n\nHybrid misses at 10 "
         f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
     click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
     record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
                "config": {"model": index.model_name, "passages": len(index.ids),
                           "questions": len(answered), "k": 10,
+                          "query_adapter": adapter.info if adapter is not None else None,
                           "median_latency_ms": {m: round(v, 1) for m, v in latency.items()}},
                "metrics": results, "answers": answers, "situations": situations,
                "intervals": intervals}
