@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import zipfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -64,14 +66,30 @@ def adapter_for(identity: str, dim: int) -> QueryAdapter | None:
     setting = os.environ.get(ENV_ADAPTER, "").strip()
     if setting.lower() in ("off", "0", "none", "no"):
         return None
-    return _load(Path(setting) if setting else ADAPTER_PATH, base_model(identity), dim)
+    path = Path(setting) if setting else ADAPTER_PATH
+    try:
+        stamp = path.stat().st_mtime_ns  # a refitted file is read again
+    except OSError:
+        if setting:
+            _missing(path)
+        return None
+    return _load(path, stamp, base_model(identity), dim)
 
 
 @cache
-def _load(path: Path, model: str, dim: int) -> QueryAdapter | None:
-    if not path.exists():
+def _missing(path: Path) -> None:
+    print(f"ombuds: ignoring the query adapter {path} ({ENV_ADAPTER}): no such file",
+          file=sys.stderr)
+
+
+@cache
+def _load(path: Path, stamp: int, model: str, dim: int) -> QueryAdapter | None:
+    try:
+        adapter = read_adapter(path)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        # searching still works, with the model's own vectors; said once per file version
+        print(f"ombuds: ignoring the query adapter {path}: unreadable ({e})", file=sys.stderr)
         return None
-    adapter = read_adapter(path)
     if adapter.model != model or adapter.matrix.shape != (dim, dim):
         return None
     return adapter

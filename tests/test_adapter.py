@@ -49,6 +49,19 @@ def test_another_model_or_switched_off_gets_no_adapter(monkeypatch):
     assert adapter_for("all-MiniLM-L6-v2@onnx-int8", 384) is None
 
 
+def test_an_unreadable_adapter_file_is_named_and_searches_go_on(tmp_path, monkeypatch, capsys):
+    bad = tmp_path / "adapter.npz"
+    bad.write_bytes(b"not an npz file")
+    monkeypatch.setenv(ENV_ADAPTER, str(bad))
+    assert adapter_for("all-MiniLM-L6-v2@onnx-int8", 384) is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and "unreadable" in err[0]
+    monkeypatch.setenv(ENV_ADAPTER, str(tmp_path / "missing.npz"))
+    assert adapter_for("all-MiniLM-L6-v2@onnx-int8", 384) is None
+    err = capsys.readouterr().err
+    assert "missing.npz" in err and "no such file" in err
+
+
 def test_save_and_read_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     adapter = QueryAdapter(rng.normal(0, 0.01, (8, 8)).astype(np.float32), "m", {"x": 1})
