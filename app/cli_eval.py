@@ -185,23 +185,12 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
       ombuds calibrate --output /tmp/m.json --repeats 1
     """
     from app.answerability import MODEL_PATH
+    from eval import adapter as ad
     from eval import calibrate as cal
     from eval import run as ev
+    from index.adapter import ADAPTER_PATH, save_adapter
 
     index = _open_index(data_dir, model)
-    if adapter_cv or adapter_:
-        from eval import adapter as ad
-        from index.adapter import ADAPTER_PATH, save_adapter
-
-        dev_answerable = [q for q in ev.load_questions()
-                          if q.get("split", "dev") == "dev" and q["answerable"]]
-        if adapter_cv:
-            ad.cross_validate(index, dev_answerable, log=click.echo)
-            return
-        fitted_adapter = ad.fit_adapter(index, dev_answerable)
-        save_adapter(fitted_adapter, adapter_output or ADAPTER_PATH)
-        click.echo(f"query adapter fitted on {fitted_adapter.info['questions']} dev questions; "
-                   f"wrote {adapter_output or ADAPTER_PATH}")
     dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
     # an answerable question whose documents are not indexed would teach the models nothing
     missing = [q for q in dev if q["answerable"]
@@ -210,6 +199,14 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
         click.echo(f"warning: {len(missing)} answerable dev questions cite documents not in the "
                    "index and are left out; run `ombuds ingest corpus ../shared/corpus`", err=True)
         dev = [q for q in dev if q not in missing]
+    if adapter_cv:
+        ad.cross_validate(index, [q for q in dev if q["answerable"]], log=click.echo)
+        return
+    if adapter_:
+        fitted_adapter = ad.fit_adapter(index, [q for q in dev if q["answerable"]])
+        save_adapter(fitted_adapter, adapter_output or ADAPTER_PATH)
+        click.echo(f"query adapter fitted on {fitted_adapter.info['questions']} dev questions; "
+                   f"wrote {adapter_output or ADAPTER_PATH}")
     if sample:
         answerable = [q for q in dev if q["answerable"]]
         unanswerable = [q for q in dev if not q["answerable"]]
@@ -219,10 +216,8 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
     click.echo(f"calibrating on {len(dev)} dev questions "
                f"({sum(q['answerable'] for q in dev)} answerable)")
     # with a query adapter, each question's evidence is searched with one fitted without it
-    adapter_on = adapter_ or (index.adapter is not None and not sample)
-    if adapter_on:
-        from eval import adapter as ad
-
+    # (a --sample check skips that refit: it is about the answer models, not the adapter)
+    if adapter_ or (index.adapter is not None and not sample):
         samples = ad.out_of_fold(index, dev, cal.collect)
     else:
         samples = cal.collect(index, dev)

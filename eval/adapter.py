@@ -22,7 +22,7 @@ import numpy as np
 from index.adapter import QueryAdapter, base_model
 from index.search import Index
 
-from .run import passage_haystack, qrels_for
+from .run import passage_haystack, qrels_for, score
 
 LAMBDA = 0.3
 TAU = 0.08
@@ -84,51 +84,46 @@ def fit_adapter(index: Index, questions: list[dict], lam: float = LAMBDA, tau: f
         "epochs": EPOCHS, "passages": len(index.ids)})
 
 
-def _hits(index: Index, pairs: list[tuple[str, list[int]]]) -> tuple[float, float]:
-    """Hybrid R@5 and MRR@10 summed over the pairs, with the index's current adapter."""
-    r5 = mrr = 0.0
-    for text, rows in pairs:
-        gold = {index.ids[r] for r in rows}
-        ranked = [h.passage.passage_id for h in index.search(text, k=10)]
-        first = next((i for i, pid in enumerate(ranked) if pid in gold), None)
-        if first is not None:
-            r5 += first < 5
-            mrr += 1 / (first + 1)
-    return r5, mrr
+def _folds(n: int, folds: int) -> list[int]:
+    """The fold of each of n items: a shuffle (seed 0) dealt round, the same for every call."""
+    order = list(range(n))
+    random.Random(0).shuffle(order)
+    fold_of = [0] * n
+    for dealt, i in enumerate(order):
+        fold_of[i] = dealt % folds
+    return fold_of
+
+
+def _held_out(index: Index, pairs: list[tuple[str, list[int]]], which: list[int]
+              ) -> dict[str, list[str]]:
+    """The hybrid top 10 of the pairs numbered `which`, with the index's current adapter."""
+    return {str(i): [h.passage.passage_id for h in index.search(pairs[i][0], k=10)]
+            for i in which}
 
 
 def cross_validate(index: Index, questions: list[dict], grid=GRID, folds: int = FOLDS,
                    log: Callable[[str], None] = print) -> list[dict]:
     """Held-out hybrid R@5 and MRR@10 over dev for each (lambda, tau), and without an adapter;
-    the questions are split into folds once (seed 0), the same for every setting."""
+    the questions are split into folds once, the same for every setting."""
     pairs = training_pairs(index, questions)
-    order = pairs[:]
-    random.Random(0).shuffle(order)
-    parts = [order[i::folds] for i in range(folds)]
-    rows = []
-    try:
-        index.use_adapter(None)
-        r5, mrr = _hits(index, pairs)
-        rows.append({"lambda": None, "tau": None, "R@5": r5 / len(pairs),
-                     "MRR@10": mrr / len(pairs)})
-        log(f"no adapter: R@5 {rows[-1]['R@5']:.3f}, MRR@10 {rows[-1]['MRR@10']:.3f}")
-        for lam, tau in grid:
-            r5 = mrr = 0.0
-            for f in range(folds):
-                train = [p for j in range(folds) if j != f for p in parts[j]]
-                matrix = fit_matrix(index, train, lam, tau)
-                index.use_adapter(QueryAdapter(matrix, base_model(index.embedder.name)))
-                h, m = _hits(index, parts[f])
-                r5, mrr = r5 + h, mrr + m
-            rows.append({"lambda": lam, "tau": tau, "R@5": r5 / len(pairs),
-                         "MRR@10": mrr / len(pairs)})
-            log(f"lambda {lam}, tau {tau}: held-out R@5 {rows[-1]['R@5']:.3f}, "
-                f"MRR@10 {rows[-1]['MRR@10']:.3f}")
-    finally:
-        from index.search import CONFIGURED
-
-        index.use_adapter(CONFIGURED)
-    return rows
+    qrels = {str(i): {index.ids[r]: 1 for r in rows} for i, (_, rows) in enumerate(pairs)}
+    fold_of = _folds(len(pairs), folds)
+    with index.searching_with(None):
+        run = _held_out(index, pairs, list(range(len(pairs))))
+    results = [{"lambda": None, "tau": None, **score(qrels, run)}]
+    log(f"no adapter: R@5 {results[0]['R@5']:.3f}, MRR@10 {results[0]['MRR@10']:.3f}")
+    for lam, tau in grid:
+        run = {}
+        for f in range(folds):
+            train = [p for i, p in enumerate(pairs) if fold_of[i] != f]
+            adapter = QueryAdapter(fit_matrix(index, train, lam, tau),
+                                   base_model(index.embedder.name))
+            with index.searching_with(adapter):
+                run |= _held_out(index, pairs, [i for i in range(len(pairs)) if fold_of[i] == f])
+        results.append({"lambda": lam, "tau": tau, **score(qrels, run)})
+        log(f"lambda {lam}, tau {tau}: held-out R@5 {results[-1]['R@5']:.3f}, "
+            f"MRR@10 {results[-1]['MRR@10']:.3f}")
+    return results
 
 
 def out_of_fold(index: Index, questions: list[dict], collect: Callable[[Index, list[dict]], list],
@@ -137,19 +132,12 @@ def out_of_fold(index: Index, questions: list[dict], collect: Callable[[Index, l
     the answerable questions of the other folds, the results in the questions' order: what the
     answer models are fitted on, so that they see retrieval as it is for a question the adapter
     was not fitted on (fitted on all of dev, it would look better than it will on new ones)."""
-    order = list(range(len(questions)))
-    random.Random(0).shuffle(order)
-    fold_of = {i: n % folds for n, i in enumerate(order)}
+    fold_of = _folds(len(questions), folds)
     out: dict[int, object] = {}
-    try:
-        for f in range(folds):
-            train = [q for i, q in enumerate(questions) if fold_of[i] != f and q["answerable"]]
-            held = [i for i in range(len(questions)) if fold_of[i] == f]
-            index.use_adapter(fit_adapter(index, train))
+    for f in range(folds):
+        train = [q for i, q in enumerate(questions) if fold_of[i] != f and q["answerable"]]
+        held = [i for i in range(len(questions)) if fold_of[i] == f]
+        with index.searching_with(fit_adapter(index, train)):
             for i, item in zip(held, collect(index, [questions[i] for i in held]), strict=True):
                 out[i] = item
-    finally:
-        from index.search import CONFIGURED
-
-        index.use_adapter(CONFIGURED)
     return [out[i] for i in range(len(questions))]

@@ -336,7 +336,7 @@ def situations_table(results: dict) -> str:
     for name, label in (("graph", "retrieval + citation graph"),
                         ("plain", "plain retrieval over provisions"),
                         ("either", "either one, whichever finds gold (a ceiling for choosing)")):
-        dev, test = results.get(name, {}).get("dev", {}), results.get(name, {}).get("test", {})
+        dev, test = results[name]["dev"], results[name]["test"]
         cells = [f"{dev[m]:.3f} / {test[m]:.3f}" if m in dev and m in test else "-"
                  for m in ("S@5", "R@5", "MRR@10", "nDCG@10", "S@10", "S@20")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -420,7 +420,5 @@ def answers_table(answers: dict) -> str:
              "| share | dev | test |", "|---|---|---|"]
     lines += [f"| {label} | {dev[k]:.1%} | {test[k]:.1%} |" for k, label in names.items()]
     lines += [f"| {user}s' answerable questions answered | {dev['answered_by_user'][user]:.1%} | "
-              f"{test['answered_by_user'][user]:.1%} |" for user in USERS
-              if user in dev.get("answered_by_user", {}) and user in test.get(
-                  "answered_by_user", {})]
+              f"{test['answered_by_user'][user]:.1%} |" for user in USERS]
     return "\n".join(lines)

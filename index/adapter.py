@@ -68,7 +68,7 @@ def adapter_for(identity: str, dim: int) -> QueryAdapter | None:
         return None
     path = Path(setting) if setting else ADAPTER_PATH
     try:
-        stamp = path.stat().st_mtime_ns  # a refitted file is read again
+        stamp = path.stat().st_mtime_ns  # a file refitted since is read again by a new index
     except OSError:
         if setting:
             _missing(path)

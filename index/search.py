@@ -9,6 +9,7 @@ opens and answers with either the previous state or the new one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -34,7 +36,6 @@ from .store import Store, _pause_for_tests
 from .vectors import Vectors
 
 MODES = ("hybrid", "dense", "bm25")
-CONFIGURED = object()  # Index.adapter: the adapter fitted for the model, not one chosen
 # measured by `ombuds eval` beside the default fusion: RRF, and hybrid without sentence units
 EXTRA_MODES = ("hybrid-rrf", "hybrid-passages")
 CANDIDATES = 100  # per-mode depth fused
@@ -401,18 +402,22 @@ class Index:
 
     @property
     def adapter(self) -> QueryAdapter | None:
-        """The query adapter searches use: the one fitted for this model (index/adapter.py)
-        unless use_adapter chose another."""
-        chosen = getattr(self, "_adapter", CONFIGURED)
-        if chosen is CONFIGURED:
-            return adapter_for(self.embedder.name, self.embedder.dim)
-        return chosen
+        """The query adapter searches use: the one fitted for this model (index/adapter.py),
+        looked up once per opened index, unless searching_with chose another."""
+        if not hasattr(self, "_adapter"):
+            self._adapter = adapter_for(self.embedder.name, self.embedder.dim)
+        return self._adapter
 
-    def use_adapter(self, adapter: QueryAdapter | None) -> None:
-        """Search with this adapter (None: the model's own vectors) from now on; what
-        `ombuds calibrate` cross-validates with."""
-        self._adapter = adapter
-        self._query_vectors = {}
+    @contextlib.contextmanager
+    def searching_with(self, adapter: QueryAdapter | None) -> Iterator[Index]:
+        """Search with this adapter (None: the model's own vectors) inside the block, then with
+        the one before: what `ombuds calibrate` cross-validates with."""
+        before = self.adapter
+        self._adapter, self._query_vectors = adapter, {}
+        try:
+            yield self
+        finally:
+            self._adapter, self._query_vectors = before, {}
 
     def query_vector(self, text: str) -> np.ndarray:
         """The vector a query is searched with: the model's, moved by the query adapter fitted

@@ -17,7 +17,7 @@ from index.adapter import (
     read_adapter,
     save_adapter,
 )
-from index.search import CONFIGURED, Index
+from index.search import Index
 
 
 @pytest.fixture(scope="module")
@@ -80,11 +80,8 @@ def test_searches_move_the_query_and_ask_keeps_the_models_vector(index):
     moved, own = index.query_vector(text), index.model_vector(text)
     np.testing.assert_allclose(own, index.embedder.encode_query(text), atol=1e-6)
     assert 0.5 < float(moved @ own) < 0.999
-    try:
-        index.use_adapter(None)
+    with index.searching_with(None):
         np.testing.assert_allclose(index.query_vector(text), own)
-    finally:
-        index.use_adapter(CONFIGURED)
     np.testing.assert_allclose(index.query_vector(text), moved)
 
 
@@ -100,15 +97,12 @@ def _gold_ranks(index: Index, pairs: list[tuple[str, list[int]]]) -> list[int]:
 def test_fitting_lifts_the_gold_of_the_questions_it_is_fitted_on(index, dev_questions):
     pairs = ad.training_pairs(index, dev_questions[:40])
     assert len(pairs) == 40 and all(rows for _, rows in pairs)
-    try:
-        index.use_adapter(None)
+    with index.searching_with(None):
         before = _gold_ranks(index, pairs)
-        matrix = ad.fit_matrix(index, pairs, epochs=60)
-        assert np.array_equal(matrix, ad.fit_matrix(index, pairs, epochs=60))  # seeded
-        index.use_adapter(QueryAdapter(matrix, base_model(index.embedder.name)))
+    matrix = ad.fit_matrix(index, pairs, epochs=60)
+    assert np.array_equal(matrix, ad.fit_matrix(index, pairs, epochs=60))  # seeded
+    with index.searching_with(QueryAdapter(matrix, base_model(index.embedder.name))):
         after = _gold_ranks(index, pairs)
-    finally:
-        index.use_adapter(CONFIGURED)
     assert np.mean(after) < np.mean(before)
     assert sum(r < 5 for r in after) > sum(r < 5 for r in before)
 

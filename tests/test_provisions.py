@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from app.cli import cli
 from eval import run as ev
 from index import provisions as pv
-from index.search import CONFIGURED, Index
+from index.search import Index
 
 
 @pytest.fixture(scope="module")
@@ -128,11 +128,8 @@ def test_section_vote_is_shared_between_its_citing_passages(index):
     Measured with the model's own query vectors: the query adapter moves which report passages
     rank tenth or eleventh, and with them this situation's votes (dev S@5 is the same with it)."""
     [s135] = [s for s in ev.load_situations() if s["id"] == "s135"]
-    try:
-        index.use_adapter(None)
+    with index.searching_with(None):
         hits = pv.rank_provisions(index, s135["situation"], k=10)
-    finally:
-        index.use_adapter(CONFIGURED)
     top = [(h.article.instrument, h.article.article) for h in hits[:5]]
     assert ("ICCPR", "12") in top
     h = next(h for h in hits if (h.article.instrument, h.article.article) == ("ICCPR", "12"))
