@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from index.filters import Filters
 from index.provisions import graph
-from index.search import Filters, Hit, Index
+from index.search import Hit, Index
 from index.units import sentences, unit_notes
 
 from .answer_types import Answer, AnswerSentence, Citation

@@ -27,6 +27,7 @@ from app.cli_common import (
     llm_options,
     model_option,
 )
+from index.filters import Filters
 from index.provisions import (
     INSTRUMENT,
     PROVISION,
@@ -40,7 +41,7 @@ from index.provisions import (
     provision_dict,
     rank_provisions,
 )
-from index.search import MODES, Filters, Index, IndexError_, language_note
+from index.search import MODES, Index, IndexError_, language_note
 
 
 def _highlight(text: str, query: str, width: int = 300) -> str:

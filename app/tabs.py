@@ -34,8 +34,9 @@ from app.render import (
     speaker_role,
     testimonies_html,
 )
+from index.filters import Filters, date_span
 from index.provisions import graph, rank_provisions
-from index.search import MODES, Filters, IndexError_, date_span, language_note
+from index.search import MODES, IndexError_, language_note
 from ingest.model import PASSAGE_TYPES, Passage
 from ingest.pipeline import SUPPORTED, slug
 

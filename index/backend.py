@@ -26,7 +26,8 @@ from ingest.model import Document, Passage
 from .store import Store, UnitVectors, default_data_dir
 
 if TYPE_CHECKING:
-    from .search import Filters, Index
+    from .filters import Filters
+    from .search import Index
 
 ENV_BACKEND = "OMBUDS_BACKEND"
 ENV_MILVUS_URI = "OMBUDS_MILVUS_URI"

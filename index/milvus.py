@@ -50,8 +50,9 @@ import numpy as np
 from ingest.model import Document, Passage
 
 from .embed import same_model, stored_model
+from .filters import date_span
 from .lexical import tokenize
-from .search import IndexError_, date_span, index_text
+from .search import IndexError_, index_text
 from .store import UnitVectors, _pause_for_tests, default_data_dir
 from .units import Unit
 

@@ -12,6 +12,7 @@ import numpy as np
 from ingest.model import Passage
 
 from .embed import configured_model
+from .filters import DateError, Filters
 from .lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from .milvus import (
     BM25_PARAMS,
@@ -25,7 +26,7 @@ from .milvus import (
     _group_units,
     _quote,
 )
-from .search import Filters, Index, _bound, _by_doc, _version, index_text
+from .search import Index, IndexError_, _by_doc, _version, index_text
 
 
 class MilvusIndex(Index):
@@ -121,7 +122,10 @@ class MilvusIndex(Index):
             parts.append(_among("doc_id", sorted(docs)))
         if f.passage_type:
             parts.append(_among("passage_type", f.passage_type))
-        lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
+        try:
+            lo, hi = f.date_bounds()
+        except DateError as e:
+            raise IndexError_(str(e)) from None
         if lo is not None or hi is not None:
             parts.append("date_lo > 0")
             if lo is not None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from ingest.instruments import get_instrument
 from ingest.model import PASSAGE_TYPES, LegalRef, Passage
 
+from .filters import Filters
 from .lexical import STOP
-from .search import Filters, Hit, Index
+from .search import Hit, Index
 
 # status of a resolved reference
 PROVISION = "provision"  # the article (and paragraph) is in the corpus

@@ -18,18 +18,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ingest.classify import MONTHS
 from ingest.language import is_cyrillic
 from ingest.model import Passage
 
 from .adapter import QueryAdapter, adapter_for
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
+from .filters import DateError, Filters, date_span
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
@@ -61,29 +61,6 @@ class IndexError_(Exception):
 
 
 @dataclass
-class Filters:
-    doc: list[str] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
-    jurisdiction: list[str] = field(default_factory=list)
-    passage_type: list[str] = field(default_factory=list)
-    date_from: str | None = None  # "2017", "2017-11", "2017-11-03"
-    date_to: str | None = None
-    language: list[str] = field(default_factory=list)  # the documents' languages: "en", "ru"
-
-    @classmethod
-    def of(cls, doc=None, kind=None, jurisdiction=None, passage_type=None, date_from=None,
-           date_to=None, language=None) -> Filters:
-        """Filters from form or command-line values (None, tuples or lists; blank dates)."""
-        return cls(list(doc or []), list(kind or []), list(jurisdiction or []),
-                   list(passage_type or []), (date_from or "").strip() or None,
-                   (date_to or "").strip() or None, list(language or []))
-
-    def active(self) -> bool:
-        return bool(self.doc or self.kind or self.jurisdiction or self.passage_type
-                    or self.date_from or self.date_to or self.language)
-
-
-@dataclass
 class Hit:
     rank: int
     score: float
@@ -103,46 +80,6 @@ class Hit:
             "citation": self.citation,
             **p,
         }
-
-
-# --- dates ---------------------------------------------------------------------------------
-
-_MONTH_NUM = {m.lower(): i for i, m in enumerate(MONTHS.strip("(?:)").split("|"), start=1)}
-
-
-def date_span(text: str | None) -> tuple[int, int] | None:
-    """ "2014-08-26", "2018", "2017-11", "3 November 2017", "November 2017", "November 3, 2017"
-    -> (YYYYMMDD lo, hi); None when the text is not one of these."""
-    if not text:
-        return None
-    t = text.strip()
-    m = re.fullmatch(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", t)
-    if m:
-        y, mo, d = int(m.group(1)), m.group(2), m.group(3)
-        if mo is None:
-            return y * 10000 + 101, y * 10000 + 1231
-        return _span(y, int(mo), int(d) if d else None)
-    m = re.search(r"(?:(\d{1,2})\s+)?([A-Za-z]+)\s*(?:(\d{1,2}),)?,?\s+(\d{4})\b", t)
-    if m and m.group(2).lower() in _MONTH_NUM:
-        day = m.group(1) or m.group(3)
-        return _span(int(m.group(4)), _MONTH_NUM[m.group(2).lower()], int(day) if day else None)
-    return None
-
-
-def _span(year: int, month: int, day: int | None) -> tuple[int, int] | None:
-    if not 1 <= month <= 12 or (day is not None and not 1 <= day <= 31):
-        return None
-    base = year * 10000 + month * 100
-    return (base + day, base + day) if day else (base + 1, base + 31)
-
-
-def _bound(text: str | None, upper: bool) -> int | None:
-    span = date_span(text)
-    if span is None:
-        if text:
-            raise IndexError_(f"cannot read the date '{text}' (use YYYY, YYYY-MM or YYYY-MM-DD)")
-        return None
-    return span[1] if upper else span[0]
 
 
 # --- the index -----------------------------------------------------------------------------
@@ -476,7 +413,10 @@ class Index:
             m &= np.isin(self.col_type, f.passage_type)
         if f.language:
             m &= np.isin(self.col_lang, f.language)
-        lo, hi = _bound(f.date_from, upper=False), _bound(f.date_to, upper=True)
+        try:
+            lo, hi = f.date_bounds()
+        except DateError as e:
+            raise IndexError_(str(e)) from None
         if lo is not None or hi is not None:
             dated = self.col_date_lo > 0
             m &= dated

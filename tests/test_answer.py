@@ -19,7 +19,8 @@ from app.answer import answer_question, marker, sentences
 from app.cli import cli
 from app.llm import LLMConfig, check, llm_answer, prompt
 from eval.run import quoted_from
-from index.search import Filters, Index
+from index.filters import Filters
+from index.search import Index
 
 
 @pytest.fixture(scope="module")

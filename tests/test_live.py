@@ -22,8 +22,9 @@ from gradio_client import Client
 
 from app import export, render, web
 from app.cli import cli
+from index.filters import Filters
 from index.live import LiveIndex
-from index.search import MODES, Filters, Index
+from index.search import MODES, Index
 from index.store import Store
 from index.update import ingest_file, stored_document
 

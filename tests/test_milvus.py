@@ -26,10 +26,11 @@ from test_russian import SAMPLE_CODE  # noqa: E402
 
 from app.cli import cli  # noqa: E402
 from eval.run import load_questions  # noqa: E402
+from index.filters import Filters  # noqa: E402
 from index.live import LiveIndex  # noqa: E402
 from index.milvus import PASSAGES, TEXTS, UNITS, WINDOWS, MilvusStore  # noqa: E402
 from index.milvus_index import MilvusIndex  # noqa: E402
-from index.search import Filters, Index  # noqa: E402
+from index.search import Index  # noqa: E402
 from index.store import Store  # noqa: E402
 from index.update import stored_document  # noqa: E402
 from ingest.pipeline import load  # noqa: E402

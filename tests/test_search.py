@@ -15,9 +15,10 @@ from conftest import CORPUS, UN
 
 from app.cli import cli
 from index.citation import citation
+from index.filters import Filters, date_span
 from index.fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from index.lexical import tokenize
-from index.search import MODES, Filters, Index, IndexError_, date_span
+from index.search import MODES, Index, IndexError_
 from index.store import Store
 from ingest.model import Footnote, Passage
 
