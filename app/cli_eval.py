@@ -46,11 +46,14 @@ from index.search import Index
               "questions of each split.")
 @click.option("--only", type=click.Choice(["answers"]),
               help="Only this part: `--only answers` measures `ombuds ask` alone (not recorded).")
+@click.option("--select", "select_", metavar="IDS",
+              help="Only these questions and situations: ids and ranges, e.g. "
+                   "q801-q895,s301-s330 (not recorded; eval/latest.md is left as it is).")
 @llm_options
 def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare: bool,
                  answers_: bool, record: bool, llm_: bool, llm_limit: int | None,
-                 only: str | None, llm_max_tokens: int | None, llm_timeout: float | None,
-                 llm_idle_timeout: float | None) -> None:
+                 only: str | None, select_: str | None, llm_max_tokens: int | None,
+                 llm_timeout: float | None, llm_idle_timeout: float | None) -> None:
     """Measure retrieval quality on eval/questions.jsonl (Recall@1/5/10, MRR@10, nDCG@10),
     overall and per user type, for bm25, dense and hybrid, beside the naive baseline.
 
@@ -64,11 +67,23 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     from eval import stats
 
     config = _llm_config(True, llm_max_tokens, llm_timeout, llm_idle_timeout) if llm_ else None
+    try:
+        chosen = ev.selection(select_) if select_ else None
+    except ValueError as e:
+        _fail(f"--select: {e}")
     index = _open_index(data_dir, model)
     click.echo(f"ombuds eval works on a snapshot of {index.store.path} (generation "
                f"{index.generation}: {len(index.docs)} documents, {len(index.ids)} passages); "
                "documents added or removed while it runs are not seen", err=True)
-    questions = ev.load_questions()
+    questions, situations_ = ev.load_questions(), ev.load_situations()
+    if chosen is not None:
+        questions = [q for q in questions if q["id"] in chosen]
+        situations_ = [s for s in situations_ if s["id"] in chosen]
+        if not questions and not situations_:
+            _fail(f"--select: no question or situation has one of the ids {select_}")
+        record = False
+        click.echo(f"selected {len(questions)} questions and {len(situations_)} situations "
+                   "(not recorded)", err=True)
     needed = {e["doc_id"] for q in questions for e in q["evidence"]}
     missing = sorted(needed - set(index.docs))
     if missing:
@@ -86,7 +101,7 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
         naive_results, naive_details = ev.evaluate_naive(index, questions)
         results.update(naive_results)
     answers = ev.evaluate_answers(index, questions) if answers_ else None
-    situations = ev.evaluate_situations(index, ev.load_situations())
+    situations = ev.evaluate_situations(index, situations_)
     answered = [q for q in questions if q["answerable"]]
     n_split = {sp: sum(q.get("split", "dev") == sp for q in answered) for sp in ev.SPLITS}
     click.echo(f"{len(answered)} answerable questions ({n_split['dev']} dev, "
@@ -112,6 +127,11 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     answers_text = ev.answers_table(answers) + "\n\n" if answers else ""
+    if chosen is not None:
+        click.echo(f"hybrid misses at 10: {len(missed)}")
+        if lines:
+            click.echo("\n".join(lines))
+        return
     ev.LATEST.write_text(
         "# Latest evaluation\n\n" + adapter_line + ".\n\n" + text + "\n\n" + answers_text
         + provisions_text + "\n\n" + intervals_text + "\n\nHybrid misses at 10 "

@@ -92,7 +92,7 @@ def _ranx(qrels: dict, runs: dict[str, list[str]], ids: list[str]) -> tuple[Qrel
 
 
 def score(qrels: dict, runs: dict[str, list[str]], ids: list[str] | None = None) -> dict:
-    ids = [i for i in (ids or list(qrels)) if i in qrels]
+    ids = [i for i in (list(qrels) if ids is None else ids) if i in qrels]
     if not ids:
         return {}
     values = evaluate(*_ranx(qrels, runs, ids), list(METRICS.values()), make_comparable=True)
@@ -206,10 +206,14 @@ def table(results: dict, users: tuple[str, ...] = ("overall", *USERS)) -> str:
             dev = by_split.get("dev", {}).get(user) or {}
             test = by_split.get("test", {}).get(user) or {}
             if dev or test:
-                cells = [f"{dev.get(m, float('nan')):.3f} / {test.get(m, float('nan')):.3f}"
-                         for m in METRICS]
+                cells = [f"{_cell(dev, m)} / {_cell(test, m)}" for m in METRICS]
                 lines.append(f"| {system} | {user} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _cell(values: dict, metric: str) -> str:
+    """A metric to three places, or "-" where the split has no question (`eval --select`)."""
+    return f"{values[metric]:.3f}" if metric in values else "-"
 
 
 def headline(by_split: dict, split: str = "test") -> dict:
@@ -267,6 +271,21 @@ def plot(history: list[dict], path: Path = PLOT) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def selection(spec: str) -> set[str]:
+    """The ids an `ombuds eval --select` names: "q801-q845,q851,s301-s330" (ranges within one
+    prefix, bounds included). ValueError for a part that is not an id or a range."""
+    ids: set[str] = set()
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        m = re.fullmatch(r"([a-z]+)(\d+)(?:-\1?(\d+))?", part)
+        if not m:
+            raise ValueError(f"'{part}' is not an id (q801) or a range of ids (q801-q845)")
+        prefix, lo = m.group(1), m.group(2)
+        hi = m.group(3) or lo
+        width = len(lo)
+        ids.update(f"{prefix}{n:0{width}d}" for n in range(int(lo), int(hi) + 1))
+    return ids
 
 
 def load_situations(path: Path = SITUATIONS) -> list[dict]:
@@ -336,8 +355,8 @@ def situations_table(results: dict) -> str:
     for name, label in (("graph", "retrieval + citation graph"),
                         ("plain", "plain retrieval over provisions"),
                         ("either", "either one, whichever finds gold (a ceiling for choosing)")):
-        dev, test = results[name]["dev"], results[name]["test"]
-        cells = [f"{dev[m]:.3f} / {test[m]:.3f}" if m in dev and m in test else "-"
+        dev, test = results[name].get("dev", {}), results[name].get("test", {})
+        cells = [f"{_cell(dev, m)} / {_cell(test, m)}" if m in dev or m in test else "-"
                  for m in ("S@5", "R@5", "MRR@10", "nDCG@10", "S@10", "S@20")]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -418,7 +437,13 @@ def answers_table(answers: dict) -> str:
     lines = [f"`ombuds ask` ({dev['answerable']}+{dev['unanswerable']} dev, "
              f"{test['answerable']}+{test['unanswerable']} test questions, answerable+not):", "",
              "| share | dev | test |", "|---|---|---|"]
-    lines += [f"| {label} | {dev[k]:.1%} | {test[k]:.1%} |" for k, label in names.items()]
-    lines += [f"| {user}s' answerable questions answered | {dev['answered_by_user'][user]:.1%} | "
-              f"{test['answered_by_user'][user]:.1%} |" for user in USERS]
+
+    def share(split: dict, value: float) -> str:  # "-" for a split with no question
+        return f"{value:.1%}" if split["answerable"] + split["unanswerable"] else "-"
+
+    lines += [f"| {label} | {share(dev, dev[k])} | {share(test, test[k])} |"
+              for k, label in names.items()]
+    lines += [f"| {user}s' answerable questions answered | "
+              f"{share(dev, dev['answered_by_user'][user])} | "
+              f"{share(test, test['answered_by_user'][user])} |" for user in USERS]
     return "\n".join(lines)

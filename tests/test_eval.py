@@ -178,3 +178,33 @@ def test_aila_map_intervals_are_paired_on_the_same_queries():
                       "train": {k: 0.2 for k in aila.METRICS}} for m in per_query}}
     text = aila.render(results)
     assert "hybrid MAP 0.300 (" in text and "hybrid - bm25 MAP +0.100 (+0.100 to +0.100)" in text
+
+
+def test_selection_reads_ids_and_ranges():
+    assert ev.selection("q801-q803, s09,s301") == {"q801", "q802", "q803", "s09", "s301"}
+    assert ev.selection("q098-q101") == {"q098", "q099", "q100", "q101"}
+    with pytest.raises(ValueError, match="'q8x' is not an id"):
+        ev.selection("q801,q8x")
+
+
+def test_eval_select_measures_only_the_chosen_items_and_records_nothing(full_data):
+    from click.testing import CliRunner
+
+    from app.cli import cli
+
+    before = ev.LATEST.read_bytes() if ev.LATEST.exists() else None
+    history = ev.HISTORY.read_bytes() if ev.HISTORY.exists() else None
+    result = CliRunner().invoke(cli, ["eval", "--data-dir", str(full_data), "--select",
+                                      "q801-q803,s301", "--no-naive", "--no-answers"])
+    assert result.exit_code == 0, result.output
+    assert "selected 3 questions and 1 situations (not recorded)" in result.output
+    assert "3 answerable questions (0 dev, 3 test" in result.output
+    # a split with no selected question shows "-", not the other split's figure
+    assert "| hybrid | overall | - / " in result.output
+    assert "on 0 dev / 1 test situations" in result.output
+    assert (ev.LATEST.read_bytes() if ev.LATEST.exists() else None) == before
+    assert (ev.HISTORY.read_bytes() if ev.HISTORY.exists() else None) == history
+    bad = CliRunner().invoke(cli, ["eval", "--data-dir", str(full_data), "--select", "q1x"])
+    assert bad.exit_code != 0
+    assert bad.output.strip().splitlines() == [
+        "Error: --select: 'q1x' is not an id (q801) or a range of ids (q801-q845)"]
