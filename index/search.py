@@ -450,6 +450,12 @@ class Index:
         m = None if mask is None else mask.astype(np.float32)
         return [(self.ids[r], s) for r, s in self.lexical.search(query, depth, m)]
 
+    def best_unit_score(self, query: str, filters: Filters) -> float | None:
+        """The cosine of the query's best-matching sentence unit among the passages the filters
+        allow, or None when they allow none."""
+        best = self._dense_units(query, 1, self.mask(filters))
+        return float(best[0][1]) if best else None
+
     def passage_units(self, passage_id: str) -> tuple[np.ndarray, np.ndarray]:
         """The (start, end) spans of a passage's units and their stored vectors: `ombuds ask`
         scores sentences with these instead of embedding them again."""

@@ -136,6 +136,19 @@ def test_section_vote_is_shared_between_its_citing_passages(index):
     assert h.cited_by and h.graph > 0
 
 
+def test_votes_count_where_the_reports_speak_to_the_situation(index):
+    """A story the reports tell (passports kept by a farmer) keeps the citation graph's votes
+    whole; one only the law speaks to (a second shift straight after a night shift) keeps
+    little of them, so the reports' favourite articles do not crowd out the one that applies."""
+    told = "The farmer took our passports when we arrived and kept them until the season ended."
+    untold = "After my shift ended at midnight they asked me to stay for the next day shift too."
+    assert pv.vote_weight(index, told) == 1.0
+    assert pv.vote_weight(index, untold) < 0.25
+    # no article reaches the untold story's top 5 on votes alone; the told one's are voted for
+    assert all(h.retrieval > 0 for h in pv.rank_provisions(index, untold, k=5))
+    assert any(h.graph > 0.5 for h in pv.rank_provisions(index, told, k=5))
+
+
 def test_background_words_are_the_collections_subject(index, g):
     """The content words a third of the report passages share are the collection's subject;
     function words and the legal matter of a story are not among them."""
