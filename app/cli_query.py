@@ -40,6 +40,7 @@ from index.provisions import (
     linked,
     provision_dict,
     rank_provisions,
+    vote_weight,
 )
 from index.search import MODES, Index, IndexError_, language_note
 
@@ -157,13 +158,18 @@ def provisions(situation: str | None, situations, jurisdiction: str | None, k: i
     for text in batch:
         hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
                                use_graph=not plain)
+        weight = 0.0 if plain else vote_weight(index, text, jurisdiction)
         if as_json or situations:
             click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
                                    "ranking": "plain" if plain else "graph",
+                                   "vote_weight": round(weight, 3),
                                    "background_words": background_words(index, text),
                                    "provisions": [h.to_dict(index) for h in hits]},
                                   ensure_ascii=False))
             continue
+        if not plain and weight < 1:
+            click.echo(f"the reports speak to this situation less than the law does: the "
+                       f"articles they cite count at {weight:.0%} of their weight")
         _print_provisions(hits)
 
 

@@ -226,9 +226,15 @@ def test_cli_provisions_json(full_data):
     for key in ("instrument", "instrument_name", "doc_id", "article", "citation", "text",
                 "passages", "cited_by", "cited_by_total", "score"):
         assert key in first
+    assert data["vote_weight"] == 1.0  # the reports tell this story: their citations count
     code, out, _ = run("provisions", "employer kept the workers' passports", "-k", "3",
                        "--data-dir", str(full_data))
     assert code == 0 and "art." in out
+    assert "count at" not in out
+    code, out, _ = run("provisions", "After my shift ended at midnight they asked me to stay "
+                       "for the next day shift too.", "-k", "3", "--data-dir", str(full_data))
+    assert code == 0
+    assert out.splitlines()[0].startswith("the reports speak to this situation less than the law")
 
 
 def test_cli_provisions_unknown_jurisdiction(full_data):
