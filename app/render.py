@@ -339,8 +339,10 @@ def article_html(app: Ombuds, h, situation: str) -> str:
     )
 
 
-def provisions_html(app: Ombuds, hits, situation: str) -> str:
-    """Ranked articles grouped by instrument, instruments in the order of their best article."""
+def provisions_html(app: Ombuds, hits, situation: str, vote_weight: float = 1.0) -> str:
+    """Ranked articles grouped by instrument, instruments in the order of their best article;
+    vote_weight (index.provisions.vote_weight) below 1 is said, since the ranking then leans
+    on the articles' own words more than on what the reports cite."""
     if not hits:
         return '<p class="ob-empty">No provision matches.</p>'
     groups = group_by_instrument(hits)
@@ -348,6 +350,10 @@ def provisions_html(app: Ombuds, hits, situation: str) -> str:
            f'{len(groups)} instrument{"s" if len(groups) > 1 else ""}, most applicable first: '
            "ranked by how closely their text matches the situation and by the report passages "
            "close to it that cite them.</p>"]
+    if vote_weight < 1:
+        out.append('<p class="ob-note ob-vote-weight">The reports speak to this situation less '
+                   "than the law does, so the articles they cite count at "
+                   f"{vote_weight:.0%} of their weight.</p>")
     for instrument, group in groups:
         source = app.excerpt(group[0].article.passages[0])["source"]
         articles = "".join(article_html(app, h, situation) for h in group)

@@ -35,7 +35,7 @@ from app.render import (
     testimonies_html,
 )
 from index.filters import Filters, date_span
-from index.provisions import graph, rank_provisions
+from index.provisions import graph, rank_provisions, vote_weight
 from index.search import MODES, IndexError_, language_note
 from ingest.model import PASSAGE_TYPES, Passage
 from ingest.pipeline import SUPPORTED, slug
@@ -255,9 +255,10 @@ def provisions_tab(app: Ombuds) -> None:
         jur = None if jurisdiction in (None, "", "any") else jurisdiction
         try:
             hits = rank_provisions(index, s, k=int(k), jurisdiction=jur)
+            weight = vote_weight(index, s, jur)
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
-        return provisions_html(view, hits, s)
+        return provisions_html(view, hits, s, weight)
 
     inputs = [situation_, jurisdiction_, k_]
     button.click(find, inputs, [results], api_name="provisions")

@@ -124,6 +124,11 @@ def test_provisions_for_a_situation_grouped_by_instrument(client):
     assert groups and all(g.startswith("KZ-") for g in groups)
     assert kz.count('class="ob-art"') == 5
     assert "Describe a situation" in client.predict("  ", "any", 10, api_name="/provisions")
+    assert "ob-vote-weight" not in html  # the reports tell this story: no caveat
+    untold = client.predict("After my shift ended at midnight they asked me to stay for the next "
+                            "day shift too.", "any", 5, api_name="/provisions")
+    assert re.search(r'class="ob-note ob-vote-weight">The reports speak to this situation less '
+                     r"than the law does, so the articles they cite count at \d+% ", untold)
 
 
 def test_legal_references_open_the_provision_or_say_it_is_not_there(client):
