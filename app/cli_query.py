@@ -156,9 +156,9 @@ def provisions(situation: str | None, situations, jurisdiction: str | None, k: i
         _fail(f"no document of jurisdiction '{jurisdiction}' in the index (known: "
               f"{', '.join(known)})")
     for text in batch:
-        hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
-                               use_graph=not plain)
         weight = 0.0 if plain else vote_weight(index, text, jurisdiction)
+        hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
+                               use_graph=not plain, votes=weight)
         if as_json or situations:
             click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
                                    "ranking": "plain" if plain else "graph",

@@ -254,8 +254,8 @@ def provisions_tab(app: Ombuds) -> None:
             return NO_PROVISIONS
         jur = None if jurisdiction in (None, "", "any") else jurisdiction
         try:
-            hits = rank_provisions(index, s, k=int(k), jurisdiction=jur)
             weight = vote_weight(index, s, jur)
+            hits = rank_provisions(index, s, k=int(k), jurisdiction=jur, votes=weight)
         except IndexError_ as e:
             raise gr.Error(str(e)) from None
         return provisions_html(view, hits, s, weight)

@@ -76,6 +76,7 @@ BACKGROUND_MIN_PASSAGES = 30  # fewer report passages than this: no background i
 GATE_MARGIN = -0.05
 GATE_WIDTH = 0.05
 PROVISION_DEPTH = 150  # provision passages retrieved before grouping into articles
+CITING_TYPES = [t for t in PASSAGE_TYPES if t != "provision"]  # report passages, which cite law
 EVIDENCE_DEPTH = 10  # relevant report passages whose citations vote
 
 
@@ -369,18 +370,18 @@ def _scaled(scores: dict) -> dict:
 def vote_weight(index: Index, situation: str, jurisdiction: str | None = None) -> float:
     """How much the citation graph's votes count for a situation, 0 to 1 (see GATE_MARGIN): by
     how far the reports' best sentence matches it better than the law's best sentence."""
-    citing = [t for t in PASSAGE_TYPES if t != "provision"]
     law = index.best_unit_score(situation, Filters(
         passage_type=["provision"], jurisdiction=[jurisdiction] if jurisdiction else []))
-    reports = index.best_unit_score(situation, Filters(passage_type=citing))
+    reports = index.best_unit_score(situation, Filters(passage_type=CITING_TYPES))
     if law is None or reports is None:
         return 1.0 if law is None else 0.0
     return min(1.0, max(0.0, (reports - law - GATE_MARGIN) / GATE_WIDTH + 0.5))
 
 
 def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str | None = None,
-                    use_graph: bool = True) -> list[ProvisionHit]:
-    """The articles that apply to a described situation, best first (see ARTICLE_VOTE)."""
+                    use_graph: bool = True, votes: float | None = None) -> list[ProvisionHit]:
+    """The articles that apply to a described situation, best first (see ARTICLE_VOTE). votes
+    is the situation's vote_weight when the caller has it already (it shows it too)."""
     g = graph(index)
     jur = [jurisdiction] if jurisdiction else []
     retrieval: dict[tuple[str, str], float] = {}
@@ -399,9 +400,8 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
     instrument_votes: dict[str, float] = defaultdict(float)
     direct: dict[tuple[str, str], list[Hit]] = defaultdict(list)
     nearby: dict[tuple[str, str], list[Hit]] = defaultdict(list)
-    citing_types = [t for t in PASSAGE_TYPES if t != "provision"]
     for h in index.search(situation, k=EVIDENCE_DEPTH,
-                          filters=Filters(passage_type=citing_types)):
+                          filters=Filters(passage_type=CITING_TYPES)):
         around = g.section_citers(h)
         voters = [(h, 1.0)] + [(n, SECTION_VOTE / len(around)) for n in around]
         for voter, weight in voters:
@@ -416,11 +416,13 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
     evidence = {key: direct.get(key, []) + [n for n in nearby.get(key, []) if all(
         n.passage.passage_id != d.passage.passage_id for d in direct.get(key, []))]
         for key in set(direct) | set(nearby)}
-    weight = vote_weight(index, situation, jurisdiction) if use_graph else 0.0
+    if not use_graph:
+        weight = 0.0
+    else:
+        weight = vote_weight(index, situation, jurisdiction) if votes is None else votes
     article_votes = {key: weight * v for key, v in _scaled(article_votes).items()}
     instrument_votes = {inst: weight * v for inst, v in _scaled(instrument_votes).items()}
-    keys = set(retrieval) | ({key for key, v in article_votes.items() if v > 0} if use_graph
-                             else set())
+    keys = set(retrieval) | {key for key, v in article_votes.items() if v > 0}
 
     def score(key: tuple[str, str]) -> float:
         r = retrieval.get(key, 0.0)
