@@ -35,7 +35,7 @@ def migrate(source: Store, uri: str, token: str | None = None) -> dict:
                 from .embed import get_embedder
                 from .update import embed_units
 
-                units.update(embed_units(get_embedder(model), lacking, d))
+                units.update(embed_units(get_embedder(model), lacking, d, passages))
             target.put(stored_document(source, d["doc_id"]), passages,
                        source.vectors(d["doc_id"]), units, ingested_at=d["ingested_at"])
             counts["documents"] += 1

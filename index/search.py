@@ -14,6 +14,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import sys
 import tempfile
 import time
@@ -33,6 +34,7 @@ from .filters import DateError, Filters, date_span
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
+from .units import UNITS_VERSION
 from .vectors import Vectors
 
 MODES = ("hybrid", "dense", "bm25")
@@ -163,8 +165,10 @@ class Index:
         folder = index_dir(self.store)
         current = _read_current(folder)
         generation = self.generation
+        self._renew_units()
         if (current and current["generation"] == generation and current["ids"] == len(self.ids)
-                and current.get("tokenizer") == TOKENIZER_VERSION):
+                and current.get("tokenizer") == TOKENIZER_VERSION
+                and current.get("units") == UNITS_VERSION):
             path = folder / current["dir"]
             try:
                 ids = json.loads((path / "ids.json").read_text())
@@ -184,6 +188,16 @@ class Index:
             self._save(folder, generation)
         except OSError:
             pass  # a read-only data dir still answers, from the in-memory index
+
+    def _renew_units(self) -> None:
+        """Units stored by an earlier version of index/units.py are dropped, to be embedded
+        again by _build_units (a read-only store keeps and uses them)."""
+        if self.store.get_meta("units_version") == UNITS_VERSION:
+            return
+        try:
+            self.store.clear_units(UNITS_VERSION)
+        except sqlite3.OperationalError:
+            pass
 
     def _build(self) -> None:
         stored = self.store.vectors()
@@ -220,7 +234,8 @@ class Index:
             for p in missing:
                 by_doc.setdefault(p.doc_id, []).append(p)
             for doc_id, passages in by_doc.items():
-                fresh = embed_units(self.embedder, passages, self.docs[doc_id])
+                fresh = embed_units(self.embedder, passages, self.docs[doc_id],
+                                    [p for p in self.passages if p.doc_id == doc_id])
                 self.store.add_units(fresh)
                 for pid, uv in fresh.items():  # as stored (float16), so a reopen is equal
                     found[pid] = (np.array([(u.start, u.end) for u in uv.units],
@@ -254,6 +269,7 @@ class Index:
         _pause_for_tests("index-written")
         record = {"generation": generation, "dir": tmp.name, "ids": len(self.ids),
                   "model": self.model_name, "tokenizer": TOKENIZER_VERSION,
+                  "units": UNITS_VERSION,
                   "built": time.strftime("%Y-%m-%dT%H:%M:%S")}
         if self.store.generation != generation:  # the store moved on (e.g. a removal) while
             shutil.rmtree(tmp, ignore_errors=True)  # building: never publish what it dropped

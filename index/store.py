@@ -262,6 +262,16 @@ class Store:
             db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)", _unit_rows(units))
 
+    def units_count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM units").fetchone()[0])
+
+    def clear_units(self, version: str) -> None:
+        """Drop every stored sentence unit (derived data, embedded again from the passages) and
+        record the units version the store is to hold."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM units")
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('units_version', ?)", (version,))
+
     def vectors_count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
 

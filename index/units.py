@@ -17,6 +17,17 @@ from ingest.model import Footnote, Passage
 
 MIN_WORDS = 4  # shorter sentences ("Article 7.", "Ibid.") join the next one
 MAX_CHARS = 1200  # a table row or list run-on longer than this is cut (the model reads ~256 pieces)
+# A list item means little without the sentence that introduces it: "temporary disability of
+# the employee;" is a case of "The annual paid leave shall be postponed ... in the following
+# cases:", "10) to provide the employees with equipment, tools" an obligation of "The employer
+# is obliged:". An item's unit carries the passage's last lead-in (a sentence ending in a
+# colon) before it, cut to LEAD_IN_CHARS; the item's span, and so what `ombuds ask` quotes,
+# stays the item alone.
+LEAD_IN_CHARS = 300
+# Bump when the text embedded for a unit changes: a store whose units are of another version
+# embeds them again, once, when it is next opened (Index.open). 2: list items with lead-ins.
+UNITS_VERSION = "2"
+LIST_ITEM = re.compile(r"^\s*(?:\(?[0-9]{1,3}(?:-[0-9]+)?\)|\(?[a-z]\)|[-–•*]\s|[a-zа-яё])")
 
 # sentence ends: ., ! or ? (and a closing quote) before a space and a capital, a quote or a digit,
 # except after common abbreviations and initials
@@ -93,11 +104,53 @@ def unit_notes(p: Passage) -> list[Footnote]:
     return [f for f in p.footnotes if f.number != "amendments" and f.text.strip()]
 
 
-def passage_units(p: Passage, doc: dict) -> list[Unit]:
-    """The units of a passage: its sentences, then its notes (unit_notes)."""
+def lead_ins(text: str, spans: list[tuple[int, int]], lead: str = "") -> tuple[list[str], str]:
+    """For each sentence span, the lead-in of the list it is an item of ("" for none): the
+    latest sentence before it that ends in a colon, while only list items come between; lead
+    is the one open when the text starts (a list begun in the passage before). Returns the
+    lead-ins and the one still open at the end."""
+    out = []
+    for s, e in spans:
+        sentence = text[s:e].strip()
+        item = bool(LIST_ITEM.match(sentence))
+        if sentence.endswith("(continued)") and not out:
+            out.append("")  # the article heading a continued passage repeats
+            continue
+        out.append(lead if item else "")
+        if sentence.endswith(":"):
+            lead = sentence[:LEAD_IN_CHARS]
+        elif not item:
+            lead = ""
+    return out, lead
+
+
+def passage_units(p: Passage, doc: dict, lead: str = "") -> list[Unit]:
+    """The units of a passage: its sentences (a list item with its lead-in), then its notes
+    (unit_notes). lead: the lead-in of a list the passage continues (document_units)."""
+    return _units(p, doc, lead)[0]
+
+
+def _units(p: Passage, doc: dict, lead: str) -> tuple[list[Unit], str]:
     head = context_line(p, doc)
-    units = [Unit("sentence", s, e, f"{head}\n{p.text[s:e][:MAX_CHARS]}")
-             for s, e in sentence_spans(p.text)]
+    spans = sentence_spans(p.text)
+    leads, still_open = lead_ins(p.text, spans, lead)
+    units = [Unit("sentence", s, e, f"{head}\n" + (f"{lead}\n" if lead else "")
+                  + p.text[s:e][:MAX_CHARS])
+             for (s, e), lead in zip(spans, leads, strict=True)]
     units += [Unit("footnote", -1, -1, f"{head}\n{f.text[:MAX_CHARS]}", note=f.number)
               for f in unit_notes(p)]
-    return units
+    return units, still_open
+
+
+def document_units(passages: list[Passage], doc: dict) -> dict[str, list[Unit]]:
+    """The units of a document's passages, a list that runs on into the next passage of the
+    same article (a long article split, its text after "(continued)") keeping its lead-in."""
+    out: dict[str, list[Unit]] = {}
+    lead, previous = "", None
+    for p in sorted(passages, key=lambda x: x.seq):
+        continues = (previous is not None and p.passage_type == "provision"
+                     and p.article is not None and p.article == previous.article
+                     and p.text.split("\n", 1)[0].endswith("(continued)"))
+        out[p.passage_id], lead = _units(p, doc, lead if continues else "")
+        previous = p
+    return out

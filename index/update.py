@@ -19,13 +19,16 @@ from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 from .embed import Embedder, ModelError, configured_model, get_embedder, stored_model
 from .search import check_model, index_dir, index_text
 from .store import Store, UnitVectors, _pause_for_tests
-from .units import passage_units
+from .units import UNITS_VERSION, document_units
 
 
-def embed_units(embedder: Embedder, passages: list[Passage], doc: dict) -> dict[str, UnitVectors]:
+def embed_units(embedder: Embedder, passages: list[Passage], doc: dict,
+                document: list[Passage] | None = None) -> dict[str, UnitVectors]:
     """The sentence units of passages (of one document, described by doc) with their vectors,
-    embedded in one batch."""
-    units = {p.passage_id: passage_units(p, doc) for p in passages}
+    embedded in one batch. document: all the document's passages, when passages are only some
+    of them (a list continued from a passage not being embedded keeps its lead-in)."""
+    every = document_units(document if document is not None else passages, doc)
+    units = {p.passage_id: every[p.passage_id] for p in passages}
     flat = embedder.encode([u.text for us in units.values() for u in us])
     out, i = {}, 0
     for pid, us in units.items():
@@ -41,6 +44,8 @@ EXPORTS = "exports"  # inside WEB_CACHE
 def put_document(store: Store, embedder: Embedder, doc: Document, passages: list[Passage]) -> int:
     """Store a document with embeddings for all its passages and their sentence units; returns
     how many passages were embedded (unchanged passages keep their stored vectors)."""
+    if store.get_meta("units_version") is None and store.units_count() == 0:
+        store.set_meta("units_version", UNITS_VERSION)  # a new store: its units are current
     known = store.vectors(doc.doc_id)
     known_units = store.unit_vectors(doc.doc_id)
     meta = {"title": doc.title, "short_title": doc.short_title}
@@ -50,7 +55,8 @@ def put_document(store: Store, embedder: Embedder, doc: Document, passages: list
     vectors.update(zip([p.passage_id for p in missing], fresh, strict=True))
     units = {p.passage_id: known_units[p.passage_id] for p in passages
              if p.passage_id in known_units}
-    units.update(embed_units(embedder, [p for p in passages if p.passage_id not in units], meta))
+    units.update(embed_units(embedder, [p for p in passages if p.passage_id not in units], meta,
+                             passages))
     _pause_for_tests("embedded")
     stored = store.get_meta("model")
     if stored and stored_model(stored) != embedder.name and store.vectors_count() > 0:

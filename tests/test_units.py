@@ -11,7 +11,7 @@ import pytest
 from index.embed import get_embedder
 from index.lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from index.search import Index
-from index.units import passage_units, sentence_spans
+from index.units import UNITS_VERSION, document_units, passage_units, sentence_spans
 from ingest.model import Footnote, Passage
 
 
@@ -41,6 +41,52 @@ def test_a_provision_unit_carries_its_article_heading():
     p = _passage(text, passage_type="provision", section=("Chapter 9", "Article 113"))
     units = passage_units(p, {"title": "Labour Code", "short_title": "Labour Code"})
     assert units[-1].text.startswith("Labour Code | Article 113. Terms of wage payment\n")
+
+
+def test_a_list_item_unit_carries_its_lead_in_and_quotes_the_item_alone():
+    text = ("Article 94. Postponing the annual leave\n1. The annual paid leave shall be postponed "
+            "in the following cases:\ntemporary disability of the employee;\nat the time of "
+            "maternity leave.\n2. The postponed leave is added to the next year's leave.")
+    p = _passage(text, passage_type="provision", section=("Chapter 10", "Article 94"))
+    units = passage_units(p, {"title": "Labour Code", "short_title": "Labour Code"})
+    by_sentence = {text[u.start:u.end]: u.text for u in units}
+    lead = "1. The annual paid leave shall be postponed in the following cases:"
+    item = by_sentence["temporary disability of the employee;"]
+    assert item.endswith(f"\n{lead}\ntemporary disability of the employee;")
+    assert lead in by_sentence["at the time of maternity leave."]
+    # a numbered paragraph after the list is no item of it
+    assert lead not in by_sentence["2. The postponed leave is added to the next year's leave."]
+
+
+def test_a_list_continued_in_the_next_passage_of_the_article_keeps_its_lead_in():
+    first = "Article 23. Obligations of the employer\n2. The employer is obliged:\n1) to pay wages;"
+    second = ("Article 23. Obligations of the employer (continued)\n10) to provide the employees "
+              "with equipment and tools;")
+    other = "Article 24. Rights of the employee\n11) an item of another list;"
+    ps = [Passage(passage_id=f"p{i}", doc_id="d", seq=i, text=t, passage_type="provision",
+                  section=["Article"], start=0, end=len(t), article=a)
+          for i, (t, a) in enumerate([(first, "23"), (second, "23"), (other, "24")])]
+    units = document_units(ps, {"title": "Labour Code", "short_title": "Labour Code"})
+    tools = next(u for u in units["p1"] if "tools" in u.text)
+    assert "\n2. The employer is obliged:\n10) to provide" in tools.text
+    assert not any("obliged" in u.text for u in units["p2"])  # another article: no lead-in
+
+
+def test_a_store_with_units_of_an_earlier_version_embeds_them_again(corpus_data, copy_data):
+    data = copy_data(corpus_data)
+    db = sqlite3.connect(data / "ombuds.sqlite3")
+    db.execute("UPDATE meta SET value='1' WHERE key='units_version'")
+    db.execute("UPDATE units SET vector=?", (np.zeros(384, dtype=np.float16).tobytes(),))
+    db.commit()
+    db.close()
+    index = Index.open(data)
+    assert index.store.get_meta("units_version") == UNITS_VERSION
+    p = index.passages[3]
+    spans, vecs = index.passage_units(p.passage_id)
+    fresh = index.embedder.encode([u.text for u in passage_units(p, index.docs[p.doc_id])])
+    assert len(spans) == len(fresh) and float(np.min((fresh * vecs).sum(axis=1))) > 0.99
+    reopened = Index.open(data)  # current now: nothing embedded again, the same vectors
+    assert np.array_equal(reopened.passage_units(p.passage_id)[1], vecs)
 
 
 def test_sentence_spans_cover_a_passage_of_one_short_line():
