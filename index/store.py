@@ -262,9 +262,6 @@ class Store:
             db.executemany(
                 "INSERT OR REPLACE INTO units VALUES (?, ?, ?, ?, ?, ?, ?)", _unit_rows(units))
 
-    def units_count(self) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM units").fetchone()[0])
-
     def clear_units(self, version: str) -> None:
         """Drop every stored sentence unit (derived data, embedded again from the passages) and
         record the units version the store is to hold."""

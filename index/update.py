@@ -44,7 +44,7 @@ EXPORTS = "exports"  # inside WEB_CACHE
 def put_document(store: Store, embedder: Embedder, doc: Document, passages: list[Passage]) -> int:
     """Store a document with embeddings for all its passages and their sentence units; returns
     how many passages were embedded (unchanged passages keep their stored vectors)."""
-    if store.get_meta("units_version") is None and store.units_count() == 0:
+    if store.get_meta("units_version") is None and store.vectors_count() == 0:
         store.set_meta("units_version", UNITS_VERSION)  # a new store: its units are current
     known = store.vectors(doc.doc_id)
     known_units = store.unit_vectors(doc.doc_id)
