@@ -17,7 +17,7 @@ import numpy as np
 from index.filters import Filters
 from index.provisions import graph
 from index.search import Hit, Index
-from index.units import sentences, unit_notes
+from index.units import lead_ins, sentence_spans, sentences, unit_notes
 
 from .answer_types import Answer, AnswerSentence, Citation
 from .answerability import (
@@ -36,6 +36,12 @@ MAX_SENTENCES = 4
 MAX_CITED = 3  # passages cited by one answer
 MAX_PASSAGES = 6  # sentences are scored in the best passages only
 MIN_WORDS = 4  # shorter units (a heading, "Ibid.") are never quoted alone
+# A lead-in is quoted with its items ("... shall be postponed in the following cases:" then
+# "temporary disability of the employee;"), and a list item with its lead-in: a lead-in alone
+# says nothing. Up to LIST_WORDS words the lead-in and the items up to the chosen one (or all
+# of them, for a chosen lead-in) are quoted as one span; from a longer list a chosen lead-in
+# brings its best-ranked item as a second sentence, and a chosen item is quoted alone.
+LIST_WORDS = 80
 
 
 def _citation(index: Index, n: int, hit: Hit, support: list[str]) -> Citation:
@@ -109,14 +115,39 @@ def source_text(c: Candidate) -> str:
     return next(f.text for f in unit_notes(c.hit.passage) if f.number == c.note)
 
 
-def _with_context(c: Candidate) -> tuple[int, int]:
-    """A sentence that leans on the one before ("This practice...") brings it along."""
-    if DANGLING.match(c.text) and c.note is None:
-        spans = sentences(c.hit.passage.text)
+def _with_context(c: Candidate, ranked: list[Candidate]) -> list[tuple[int, int]]:
+    """The span(s) quoted for a chosen sentence: a sentence that leans on the one before ("This
+    practice...") brings it along; a list item its lead-in, a lead-in its items (LIST_WORDS)."""
+    if c.note is not None:
+        return [(c.start, c.end)]
+    text = c.hit.passage.text
+    if DANGLING.match(c.text):
+        spans = sentences(text)
         i = next((i for i, (s, _) in enumerate(spans) if s == c.start), 0)
         if i > 0:
-            return spans[i - 1][0], c.end
-    return c.start, c.end
+            return [(spans[i - 1][0], c.end)]
+    spans = sentence_spans(text)
+    i = next((i for i, (s, _) in enumerate(spans) if s == c.start), None)
+    if i is None:
+        return [(c.start, c.end)]
+    leads = lead_ins(text, spans)[0]
+    if leads[i]:  # an item: back to the sentence that opened its list
+        j = max(k for k in range(i) if not leads[k])
+        if len(text[spans[j][0]:c.end].split()) <= LIST_WORDS:
+            return [(spans[j][0], c.end)]
+        return [(c.start, c.end)]  # deep in a long list: the item, its citation pinpoints it
+    items = []
+    for k in range(i + 1, len(spans)):
+        if not leads[k]:
+            break
+        items.append(spans[k])
+    if not items:
+        return [(c.start, c.end)]
+    if len(text[c.start:items[-1][1]].split()) <= LIST_WORDS:
+        return [(c.start, items[-1][1])]
+    best = next((x for x in ranked if x.note is None and x.hit is c.hit
+                 and (x.start, x.end) in items), None)
+    return [(c.start, c.end)] + ([(best.start, best.end)] if best else [])
 
 
 def choose(ranked: list[Candidate], keep: float) -> list[tuple[Candidate, int, int]]:
@@ -137,17 +168,17 @@ def choose(ranked: list[Candidate], keep: float) -> list[tuple[Candidate, int, i
     chosen: list[tuple[Candidate, int, int]] = []
     passages_used: set[str] = set()
     for c in pool:
-        if len(chosen) == MAX_SENTENCES:
+        if len(chosen) >= MAX_SENTENCES:
             break
         pid = c.hit.passage.passage_id
         if pid not in passages_used and len(passages_used) == MAX_CITED:
             continue
-        start, end = _with_context(c)
-        if any(pid == x.hit.passage.passage_id and x.note == c.note and start < e and s < end
-               for x, s, e in chosen):
-            continue  # overlaps a sentence already chosen
-        chosen.append((c, start, end))
-        passages_used.add(pid)
+        for start, end in _with_context(c, ranked):
+            if any(pid == x.hit.passage.passage_id and x.note == c.note and start < e
+                   and s < end for x, s, e in chosen):
+                continue  # overlaps a sentence already chosen
+            chosen.append((c, start, end))
+            passages_used.add(pid)
     return chosen
 
 

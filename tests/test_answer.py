@@ -142,6 +142,17 @@ def test_a_reference_the_collection_lacks_is_declined_and_named(full_index):
                        "Kazakhstan, art. 402"
 
 
+def test_a_lead_in_is_quoted_with_its_list_and_an_item_with_its_lead_in(full_index):
+    """Labour Code art. 94: "... shall be postponed ... in the following cases:" says nothing
+    without the cases; the answer quotes them with it, verbatim, as one sentence."""
+    a = answer_question(full_index, "Is my annual leave postponed if I fall ill during it?")
+    assert a.answered
+    quoted = next(s.text for s in a.sentences if "in the following cases:" in s.text)
+    assert "temporary disability of the employee;" in quoted
+    cited = {c.n: c.text for c in a.citations}
+    assert all(s.text in cited[s.citations[0]] for s in a.sentences)
+
+
 def test_stray_questions_are_declined(full_index):
     """Questions from outside the collection's subject, with no year, number or name to check,
     are declined (the previous model answered these three)."""
