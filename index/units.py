@@ -21,16 +21,12 @@ MAX_CHARS = 1200  # a table row or list run-on longer than this is cut (the mode
 # the employee;" is a case of "The annual paid leave shall be postponed ... in the following
 # cases:", "10) to provide the employees with equipment, tools" an obligation of "The employer
 # is obliged:". An item's unit carries the passage's last lead-in (a sentence ending in a
-# colon or a dash, LEAD_IN_END) before it, cut to LEAD_IN_CHARS; the item's span, and so
-# what `ombuds ask` quotes, stays the item alone.
+# colon) before it, cut to LEAD_IN_CHARS; the item's span, and so what `ombuds ask` quotes,
+# stays the item alone.
 LEAD_IN_CHARS = 300
 # Bump when the text embedded for a unit changes: a store whose units are of another version
-# embeds them again, once, when it is next opened (Index.open). 2: list items with lead-ins;
-# 3: lead-ins ending in a dash too.
-UNITS_VERSION = "3"
-# a lead-in ends in a colon, or in a dash after a space: the conventions' "labour inspectors —"
-# before (a), (b), the Criminal Code's "Illegal imprisonment ... -" before "shall be punished"
-LEAD_IN_END = re.compile(r"(?::|\s[-–—])$")
+# embeds them again, once, when it is next opened (Index.open). 2: list items with lead-ins.
+UNITS_VERSION = "2"
 LIST_ITEM = re.compile(r"^\s*(?:\(?[0-9]{1,3}(?:-[0-9]+)?\)|\(?[a-z]\)|[-–•*]\s|[a-zа-яё])")
 
 # sentence ends: ., ! or ? (and a closing quote) before a space and a capital, a quote or a digit,
@@ -110,9 +106,9 @@ def unit_notes(p: Passage) -> list[Footnote]:
 
 def lead_ins(text: str, spans: list[tuple[int, int]], lead: str = "") -> tuple[list[str], str]:
     """For each sentence span, the lead-in of the list it is an item of ("" for none): the
-    latest sentence before it that ends in a colon or a dash (LEAD_IN_END), while only list
-    items come between; lead is the one open when the text starts (a list begun in the passage
-    before). Returns the lead-ins and the one still open at the end."""
+    latest sentence before it that ends in a colon, while only list items come between; lead
+    is the one open when the text starts (a list begun in the passage before). Returns the
+    lead-ins and the one still open at the end."""
     out = []
     for s, e in spans:
         sentence = text[s:e].strip()
@@ -121,7 +117,7 @@ def lead_ins(text: str, spans: list[tuple[int, int]], lead: str = "") -> tuple[l
             out.append("")  # the article heading a continued passage repeats
             continue
         out.append(lead if item else "")
-        if LEAD_IN_END.search(sentence):
+        if sentence.endswith(":"):
             lead = sentence[:LEAD_IN_CHARS]
         elif not item:
             lead = ""

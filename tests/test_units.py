@@ -58,22 +58,6 @@ def test_a_list_item_unit_carries_its_lead_in_and_quotes_the_item_alone():
     assert lead not in by_sentence["2. The postponed leave is added to the next year's leave."]
 
 
-def test_a_lead_in_ending_in_a_dash_is_one_too():
-    """The Criminal Code's "offence -" before "shall be punished ...", the conventions'
-    "labour inspectors —" before (a), (b): a penalty line alone names no offence."""
-    text = ("Article 126. Illegal imprisonment\n1. Illegal imprisonment, not related with his "
-            "(her) kidnapping -\nshall be punished by restriction of liberty for the term of up "
-            "to three years.\n2. A well-known fact that a long dash-free sentence ends here.")
-    p = _passage(text, passage_type="provision", section=("Article 126",))
-    units = {text[u.start:u.end]: u.text for u in passage_units(p, {"short_title": "CC"})}
-    penalty = next(u for s, u in units.items() if s.startswith("shall be punished"))
-    assert "kidnapping -\nshall be punished" in penalty
-    assert "kidnapping" not in next(u for s, u in units.items() if s.startswith("2. A well"))
-    hyphen = _passage("The employer refused to pay the mi-\ngrant workers for three months.")
-    assert all("\n" not in u.text.split("\n", 1)[1]
-               for u in passage_units(hyphen, {"short_title": "FIDH"}))  # a hyphen is no dash
-
-
 def test_a_list_continued_in_the_next_passage_of_the_article_keeps_its_lead_in():
     first = "Article 23. Obligations of the employer\n2. The employer is obliged:\n1) to pay wages;"
     second = ("Article 23. Obligations of the employer (continued)\n10) to provide the employees "
