@@ -447,7 +447,8 @@ CSS = """
 .ob-banner { border-radius: 8px; padding: 12px 14px; margin: 8px 0; }
 .ob-ok { border: 1px solid #3a7d44; }
 .ob-no { border: 1px solid #b5651d; background: rgba(181, 101, 29, 0.08); }
-.ob-answer { font-size: 1.05em; line-height: 1.6; }
+/* pre-line: a quoted list (a lead-in and its items) keeps its lines */
+.ob-answer { font-size: 1.05em; line-height: 1.6; white-space: pre-line; }
 .ob-answer a.ob-ref { text-decoration: none; font-weight: 600; margin: 0; padding: 0 1px; }
 .ob-notice { font-size: 0.9em; margin-bottom: 6px; }
 .ob-progress { font-size: 0.9em; font-style: italic; margin: 8px 0; }
