@@ -230,12 +230,9 @@ class Index:
 
             print(f"embedding the sentence units of {len(missing)} passages (once)",
                   file=sys.stderr)
-            by_doc: dict[str, list[Passage]] = {}
-            for p in missing:
-                by_doc.setdefault(p.doc_id, []).append(p)
-            for doc_id, passages in by_doc.items():
-                fresh = embed_units(self.embedder, passages, self.docs[doc_id],
-                                    [p for p in self.passages if p.doc_id == doc_id])
+            documents = _by_doc(self.passages)  # a list continued across passages: all of them
+            for doc_id, passages in _by_doc(missing).items():
+                fresh = embed_units(self.embedder, passages, self.docs[doc_id], documents[doc_id])
                 self.store.add_units(fresh)
                 for pid, uv in fresh.items():  # as stored (float16), so a reopen is equal
                     found[pid] = (np.array([(u.start, u.end) for u in uv.units],

@@ -21,7 +21,7 @@ import numpy as np
 
 from ingest.model import Document, Passage
 
-from .units import Unit
+from .units import UNITS_VERSION, Unit
 
 ENV_DATA_DIR = "OMBUDS_DATA_DIR"
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -163,6 +163,9 @@ class Store:
         self.db.execute("PRAGMA secure_delete=ON")
         self.db.executescript(SCHEMA)
         self._migrate()
+        if self.get_meta("units_version") is None and not self.db.execute(
+                "SELECT 1 FROM units UNION ALL SELECT 1 FROM embeddings LIMIT 1").fetchone():
+            self.set_meta("units_version", UNITS_VERSION)  # a new store: its units are current
 
     def _migrate(self) -> None:
         """Add the columns that a database made by an earlier version lacks."""

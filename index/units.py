@@ -124,10 +124,11 @@ def lead_ins(text: str, spans: list[tuple[int, int]], lead: str = "") -> tuple[l
     return out, lead
 
 
-def passage_units(p: Passage, doc: dict, lead: str = "") -> list[Unit]:
-    """The units of a passage: its sentences (a list item with its lead-in), then its notes
-    (unit_notes). lead: the lead-in of a list the passage continues (document_units)."""
-    return _units(p, doc, lead)[0]
+def passage_units(p: Passage, doc: dict) -> list[Unit]:
+    """The units of a passage read alone: its sentences (a list item with its lead-in), then
+    its notes (unit_notes). What is stored comes from document_units, which also sees a list
+    continued from the passage before."""
+    return _units(p, doc, "")[0]
 
 
 def _units(p: Passage, doc: dict, lead: str) -> tuple[list[Unit], str]:

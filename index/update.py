@@ -19,7 +19,7 @@ from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 from .embed import Embedder, ModelError, configured_model, get_embedder, stored_model
 from .search import check_model, index_dir, index_text
 from .store import Store, UnitVectors, _pause_for_tests
-from .units import UNITS_VERSION, document_units
+from .units import document_units
 
 
 def embed_units(embedder: Embedder, passages: list[Passage], doc: dict,
@@ -44,8 +44,6 @@ EXPORTS = "exports"  # inside WEB_CACHE
 def put_document(store: Store, embedder: Embedder, doc: Document, passages: list[Passage]) -> int:
     """Store a document with embeddings for all its passages and their sentence units; returns
     how many passages were embedded (unchanged passages keep their stored vectors)."""
-    if store.get_meta("units_version") is None and store.vectors_count() == 0:
-        store.set_meta("units_version", UNITS_VERSION)  # a new store: its units are current
     known = store.vectors(doc.doc_id)
     known_units = store.unit_vectors(doc.doc_id)
     meta = {"title": doc.title, "short_title": doc.short_title}
