@@ -190,9 +190,19 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
 @click.option("--adapter-cv", is_flag=True,
               help="Only print the query adapter's 5-fold cross-validation within dev (held-out "
                    "hybrid R@5 and MRR@10 per setting); nothing written.")
+@click.option("--tune-model", is_flag=True,
+              help="Only refit the default model's bias terms on the dev questions "
+                   "(eval/tune.py) and write index/model_tuning.npz; then re-embed a store "
+                   "(`ombuds reindex`) and run `ombuds calibrate` on it.")
+@click.option("--tune-model-output", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --tune-model: where to write it (default: index/model_tuning.npz).")
+@click.option("--tune-model-cv", is_flag=True,
+              help="Only print the tuning's 2-fold cross-validation within dev (held-out "
+                   "hybrid and dense R@5, MRR@10; the plain model beside it); nothing written.")
 def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
               repeats: int | None, sample: int | None, adapter_: bool,
-              adapter_output: Path | None, adapter_cv: bool) -> None:
+              adapter_output: Path | None, adapter_cv: bool, tune_model: bool,
+              tune_model_output: Path | None, tune_model_cv: bool) -> None:
     """Refit the answerability and sentence models of `ombuds ask` on the dev split of
     eval/questions.jsonl (cross-validated, test never read) and write them as plain numbers;
     with --adapter, the query adapter first.
@@ -202,6 +212,8 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
       ombuds calibrate                       # rewrites app/answerability.json
       ombuds calibrate --adapter             # and index/query_adapter.npz before it
       ombuds calibrate --adapter-cv          # how the adapter's settings were chosen
+      ombuds calibrate --tune-model          # rewrites index/model_tuning.npz only
+      ombuds calibrate --tune-model-cv       # the tuning's held-out figures on dev
       ombuds calibrate --output /tmp/m.json --repeats 1
     """
     from app.answerability import MODEL_PATH
@@ -221,6 +233,10 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
         dev = [q for q in dev if q not in missing]
     if adapter_cv:
         ad.cross_validate(index, [q for q in dev if q["answerable"]], log=click.echo)
+        return
+    if tune_model or tune_model_cv:
+        _tune_model(index, [q for q in dev if q["answerable"]], tune_model_output,
+                    tune_model_cv)
         return
     if adapter_:
         fitted_adapter = ad.fit_adapter(index, [q for q in dev if q["answerable"]])
@@ -247,6 +263,24 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
     cal.write(fitted, path)
     click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))
     click.echo(f"wrote {path}")
+
+
+def _tune_model(index, answerable: list[dict], output: Path | None, cv_only: bool) -> None:
+    from eval import tune
+    from index.tuned import TUNING_PATH, save_tuning
+
+    if cv_only:
+        tune.cross_validate(index, answerable, log=click.echo)
+        return
+    triples = tune.training_triples(index, answerable)
+    click.echo(f"tuning the model's biases on {len(triples)} triples from "
+               f"{len(answerable)} answerable dev questions")
+    deltas = tune.fit_biases(triples, log=click.echo)
+    path = output or TUNING_PATH
+    save_tuning(deltas, {"fitted_on": "dev", "questions": len(answerable),
+                         "triples": len(triples), "epochs": tune.EPOCHS,
+                         "learning_rate": tune.LEARNING_RATE, "base": tune.BASE_MODEL}, path)
+    click.echo(f"wrote {path}; re-embed a store with `ombuds reindex` to use it")
 
 
 @click.command()

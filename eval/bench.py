@@ -190,11 +190,11 @@ def _copy_store(src: Path, dst: Path) -> None:
 
 
 def bench_naive(index, queries: list[str]) -> dict:
-    from .naive import NaiveIndex
+    from .naive import NaiveIndex, tutorial_embedder
 
     files = {d["doc_id"]: Path(d["source_file"]) for d in index.store.documents()}
     t0 = time.perf_counter()
-    naive = NaiveIndex.from_files(files, index.embedder)
+    naive = NaiveIndex.from_files(files, tutorial_embedder(index))
     build = time.perf_counter() - t0
     out = {"chunks": len(naive.chunks), "build_s": build,
            "chunks_per_s": len(naive.chunks) / naive.embed_seconds}

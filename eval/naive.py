@@ -1,7 +1,8 @@
 """The naive baseline, as a user would build it from a RAG tutorial, measured beside ombuds.
 
 Each file's raw text is cut into fixed 1000-character chunks with 200 characters of overlap
-(langchain's RecursiveCharacterTextSplitter), embedded with the same model into a flat FAISS
+(langchain's RecursiveCharacterTextSplitter), embedded with the same model (untuned: a tutorial
+has no tuning, so the default's plain all-MiniLM-L6-v2) into a flat FAISS
 index, and searched with rank_bm25's BM25Okapi on whitespace tokens; hybrid fuses the two with
 the same min-max fusion as ombuds. No structure, no footnotes, no filters.
 """
@@ -17,8 +18,9 @@ import numpy as np
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 from rank_bm25 import BM25Okapi
 
-from index.embed import Embedder
+from index.embed import Embedder, get_embedder, split_model
 from index.fusion import minmax_fusion
+from index.tuned import BASE_MODEL, TUNED_MODEL
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -29,6 +31,15 @@ class Chunk:
     chunk_id: str
     doc_id: str
     text: str
+
+
+def tutorial_embedder(index) -> Embedder:
+    """The model a tutorial would embed with: the index's own, but plain when that is the tuned
+    default (index/tuned.py), so the baseline does not borrow ombuds' tuning."""
+    name, backend = split_model(index.model_name)
+    if name == TUNED_MODEL:
+        return get_embedder(f"{BASE_MODEL}@{backend}" if backend else BASE_MODEL)
+    return index.embedder
 
 
 class NaiveIndex:

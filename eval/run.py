@@ -142,11 +142,11 @@ def evaluate_index(index: Index, questions: list[dict], modes=MODES + EXTRA_MODE
 
 
 def evaluate_naive(index: Index, questions: list[dict], k: int = 10) -> dict:
-    from .naive import NaiveIndex
+    from .naive import NaiveIndex, tutorial_embedder
 
     files = {d["doc_id"]: Path(d["source_file"]) for d in index.store.documents()
              if Path(d["source_file"]).suffix.lower() in (".md", ".txt", ".markdown")}
-    naive = NaiveIndex.from_files(files, index.embedder)
+    naive = NaiveIndex.from_files(files, tutorial_embedder(index))
     units = {c.chunk_id: (c.doc_id, c.text) for c in naive.chunks}
     qrels = qrels_for(questions, units)
     results, runs_by_mode = {}, {}

@@ -1,0 +1,119 @@
+"""The default model's tuned biases (index/tuned.py) and their fit (eval/tune.py), on the real
+model and corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eval import run as ev
+from eval import tune
+from index.embed import (
+    ENV_MODEL,
+    _load_sentence_transformer,
+    configured_model,
+    get_embedder,
+    model_for_store,
+)
+from index.search import Index, IndexError_, built_model
+from index.store import Store
+from index.tuned import (
+    BASE_MODEL,
+    TUNED_MODEL,
+    TUNING_PATH,
+    apply_tuning,
+    load_tuning,
+    save_tuning,
+    tuned_model_dir,
+)
+
+
+def test_the_shipped_tuning_changes_biases_only_and_was_fitted_on_dev():
+    deltas, info = load_tuning(TUNING_PATH)
+    assert info["fitted_on"] == "dev" and info["questions"] >= 200 and info["base"] == BASE_MODEL
+    assert deltas and all(name.endswith("bias") for name in deltas)
+    model = _load_sentence_transformer(BASE_MODEL)
+    params = dict(model.named_parameters())
+    biases = [n for n in params if n.endswith("bias")]
+    assert sorted(deltas) == sorted(biases)
+    assert sum(d.size for d in deltas.values()) < 0.002 * sum(p.numel() for p in params.values())
+    assert 0 < max(float(np.abs(d).max()) for d in deltas.values()) < 1  # small moves
+
+
+def test_the_tuned_model_is_assembled_once_and_embeds_differently(tmp_path, monkeypatch):
+    monkeypatch.setenv("OMBUDS_CACHE", str(tmp_path / "cache"))
+    folder = tuned_model_dir()
+    assert (folder / "modules.json").exists() and TUNED_MODEL in folder.name
+    assert tuned_model_dir() == folder  # the second call finds it
+    text = ["My boss took my passport and will not give it back."]
+    base = get_embedder(f"{BASE_MODEL}@torch").encode(text)[0]
+    tuned = get_embedder(f"{TUNED_MODEL}@torch").encode(text)[0]
+    assert 0.8 < float(base @ tuned) < 0.9999  # the same model, moved
+
+
+def test_a_tuning_file_for_another_model_is_refused(tmp_path):
+    path = tmp_path / "t.npz"
+    save_tuning({"0.auto_model.embeddings.LayerNorm.bias": np.zeros(768, np.float32)},
+                {"fitted_on": "dev"}, path)
+    deltas, info = load_tuning(path)
+    assert info == {"fitted_on": "dev"}
+    model = _load_sentence_transformer(BASE_MODEL)
+    with pytest.raises(ValueError, match="does not fit"):
+        apply_tuning(model, deltas)
+
+
+def test_a_store_keeps_the_model_it_was_embedded_with(monkeypatch):
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    plain = f"{BASE_MODEL}@onnx-int8"
+    assert model_for_store(plain) == plain  # no model asked for: the store's own
+    assert model_for_store(None) == configured_model() == f"{TUNED_MODEL}@onnx-int8"
+    assert model_for_store(plain, "other-model") == "other-model@onnx-int8"  # asked: checked
+    monkeypatch.setenv(ENV_MODEL, "other-model")
+    assert model_for_store(plain) == "other-model@onnx-int8"
+
+
+def test_a_store_of_the_plain_model_opens_with_it_and_refuses_a_mix(corpus_data, copy_data):
+    data = copy_data(corpus_data)
+    store = Store(data)
+    store.set_meta("model", f"{BASE_MODEL}@onnx-int8")  # as a store made before the tuning
+    index = Index.open(data)
+    assert index.model_name == f"{BASE_MODEL}@onnx-int8" and built_model(store) == index.model_name
+    with pytest.raises(IndexError_, match="rebuild it with"):
+        Index.open(data, TUNED_MODEL)
+
+
+@pytest.fixture(scope="module")
+def dev_sample(full_data) -> tuple[Index, list[dict]]:
+    index = Index.open(full_data)
+    dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev" and q["answerable"]]
+    return index, dev[:12]
+
+
+def test_training_triples_pair_a_question_with_its_gold_and_a_bm25_negative(dev_sample):
+    index, dev = dev_sample
+    triples = tune.training_triples(index, dev)
+    assert len(dev) <= len(triples) <= 2 * len(dev)
+    by_question = {}
+    for question, positive, negative in triples:
+        by_question.setdefault(question, []).append((positive, negative))
+    for q in dev:
+        pairs = by_question.get(q["question"], [])
+        quotes = [ev.normalise(e["quote"]) for e in q["evidence"]]
+        for positive, negative in pairs:
+            assert positive != negative
+            assert not any(quote in ev.normalise(negative) for quote in quotes)
+        if pairs:  # the passage-level positive holds a gold quote (its context line in front)
+            assert any(quote[:60] in ev.normalise(pairs[0][0]) for quote in quotes)
+    assert tune.training_triples(index, dev) == triples  # no model in it: the same every time
+
+
+def test_fitting_moves_biases_only_and_lowers_the_loss(dev_sample):
+    index, dev = dev_sample
+    triples = tune.training_triples(index, dev)[:8]
+    logged = []
+    deltas = tune.fit_biases(triples, epochs=2, log=logged.append)
+    assert deltas and all(name.endswith("bias") for name in deltas)
+    assert any(float(np.abs(d).max()) > 0 for d in deltas.values())
+    first, last = (float(line.split("mean loss ")[1].split()[0]) for line in (logged[0],
+                                                                             logged[-1]))
+    assert last < first
