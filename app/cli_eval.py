@@ -191,7 +191,7 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
               help="Only print the query adapter's 5-fold cross-validation within dev (held-out "
                    "hybrid R@5 and MRR@10 per setting); nothing written.")
 @click.option("--tune-model", is_flag=True,
-              help="Only refit the default model's bias terms on the dev questions "
+              help="Only refit all-MiniLM-L6-v2's bias terms on the dev questions "
                    "(eval/tune.py) and write index/model_tuning.npz; then re-embed a store "
                    "(`ombuds reindex`) and run `ombuds calibrate` on it.")
 @click.option("--tune-model-output", type=click.Path(dir_okay=False, path_type=Path),

@@ -130,7 +130,7 @@ def fit_biases(triples: list[tuple[str, str, str]], epochs: int = EPOCHS,
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         log(f"epoch {epoch + 1}: mean loss {np.mean(losses):.3f} "
             f"({time.perf_counter() - t0:.0f} s)")
     model.eval()

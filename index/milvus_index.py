@@ -11,7 +11,7 @@ import numpy as np
 
 from ingest.model import Passage
 
-from .embed import model_for_store
+from .embed import configured_model
 from .filters import DateError, Filters
 from .lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from .milvus import (
@@ -26,7 +26,7 @@ from .milvus import (
     _group_units,
     _quote,
 )
-from .search import Index, IndexError_, _by_doc, _version, built_model, index_text
+from .search import Index, IndexError_, _by_doc, _version, index_text
 
 
 class MilvusIndex(Index):
@@ -60,7 +60,7 @@ class MilvusIndex(Index):
              model: str | None = None) -> MilvusIndex:
         store = MilvusStore(uri, token, data_dir)
         try:
-            name = store.check_model(model_for_store(built_model(store), model))
+            name = store.check_model(configured_model(model))
         except MilvusError:
             store.close()
             raise

@@ -29,7 +29,7 @@ from ingest.model import Passage
 
 from .adapter import QueryAdapter, adapter_for
 from .citation import citation
-from .embed import Embedder, get_embedder, model_for_store, same_model, stored_model
+from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
 from .filters import DateError, Filters, date_span
 from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
@@ -131,7 +131,7 @@ class Index:
     @classmethod
     def open(cls, data_dir: Path | None = None, model: str | None = None) -> Index:
         store = Store(data_dir)
-        name = check_model(store, model_for_store(built_model(store), model))
+        name = check_model(store, configured_model(model))
         index = cls(store, name)
         index._load_or_build()
         return index
@@ -568,12 +568,6 @@ def _fsync_tree(folder: Path) -> None:
         if path.is_file():
             with open(path, "rb") as f:
                 os.fsync(f.fileno())
-
-
-def built_model(store) -> str | None:
-    """The model a store's vectors were made with, None while it holds none (a Store or a
-    MilvusStore: both keep it in their meta)."""
-    return store.get_meta("model") if store.vectors_count() else None
 
 
 def check_model(store: Store, name: str) -> str:

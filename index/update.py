@@ -16,14 +16,8 @@ from pathlib import Path
 from ingest.model import Document, Passage
 from ingest.pipeline import DEFAULT_MAX_MB, parse, prepare
 
-from .embed import (
-    Embedder,
-    ModelError,
-    get_embedder,
-    model_for_store,
-    stored_model,
-)
-from .search import built_model, check_model, index_dir, index_text
+from .embed import Embedder, ModelError, configured_model, get_embedder, stored_model
+from .search import check_model, index_dir, index_text
 from .store import Store, UnitVectors, _pause_for_tests
 from .units import document_units
 
@@ -94,7 +88,7 @@ def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEF
     if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
         return Ingested(prepared.doc_id, "unchanged")
     doc, passages = parse(prepared, progress=progress)
-    embedder = get_embedder(check_model(store, model_for_store(built_model(store), model)), device)
+    embedder = get_embedder(check_model(store, configured_model(model)), device)  # store's backend
     embedded = put_document(store, embedder, doc, passages)
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 

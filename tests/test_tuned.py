@@ -8,15 +8,8 @@ import pytest
 
 from eval import run as ev
 from eval import tune
-from index.embed import (
-    ENV_MODEL,
-    _load_sentence_transformer,
-    configured_model,
-    get_embedder,
-    model_for_store,
-)
-from index.search import Index, IndexError_, built_model
-from index.store import Store
+from index.embed import ENV_MODEL, _load_sentence_transformer, configured_model, get_embedder
+from index.search import Index
 from index.tuned import (
     BASE_MODEL,
     TUNED_MODEL,
@@ -62,24 +55,22 @@ def test_a_tuning_file_for_another_model_is_refused(tmp_path):
         apply_tuning(model, deltas)
 
 
-def test_a_store_keeps_the_model_it_was_embedded_with(monkeypatch):
+def test_the_tuned_model_is_asked_for_by_name_and_the_plain_one_stays_the_default(
+        monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
-    plain = f"{BASE_MODEL}@onnx-int8"
-    assert model_for_store(plain) == plain  # no model asked for: the store's own
-    assert model_for_store(None) == configured_model() == f"{TUNED_MODEL}@onnx-int8"
-    assert model_for_store(plain, "other-model") == "other-model@onnx-int8"  # asked: checked
-    monkeypatch.setenv(ENV_MODEL, "other-model")
-    assert model_for_store(plain) == "other-model@onnx-int8"
+    assert configured_model() == f"{BASE_MODEL}@onnx-int8"
+    assert configured_model(TUNED_MODEL) == f"{TUNED_MODEL}@onnx-int8"
 
 
-def test_a_store_of_the_plain_model_opens_with_it_and_refuses_a_mix(corpus_data, copy_data):
-    data = copy_data(corpus_data)
-    store = Store(data)
-    store.set_meta("model", f"{BASE_MODEL}@onnx-int8")  # as a store made before the tuning
-    index = Index.open(data)
-    assert index.model_name == f"{BASE_MODEL}@onnx-int8" and built_model(store) == index.model_name
-    with pytest.raises(IndexError_, match="rebuild it with"):
-        Index.open(data, TUNED_MODEL)
+def test_the_naive_baseline_borrows_no_tuning():
+    from types import SimpleNamespace
+
+    from eval.naive import tutorial_embedder
+
+    tuned_index = SimpleNamespace(model_name=f"{TUNED_MODEL}@torch", embedder=None)
+    assert tutorial_embedder(tuned_index).identity.startswith(f"{BASE_MODEL}@torch")
+    plain = get_embedder(f"{BASE_MODEL}@torch")
+    assert tutorial_embedder(SimpleNamespace(model_name=plain.identity, embedder=plain)) is plain
 
 
 @pytest.fixture(scope="module")
