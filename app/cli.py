@@ -33,7 +33,7 @@ from index.backend import ENV_MILVUS_TOKEN, ENV_MILVUS_URI, check_store_model, f
 from index.embed import DEVICES, ENV_DEVICE, ModelError, configured_model, get_embedder
 from index.search import Index, IndexError_
 from index.store import Store
-from index.update import UPLOADS, ingest_file, put_document, remove_document, stored_document
+from index.update import UPLOADS, ingest_file, reembed, remove_document
 from ingest.model import PASSAGE_TYPES, IngestError
 from ingest.ocr import MODES as OCR_MODES
 from ingest.pipeline import DEFAULT_MAX_MB, discover
@@ -161,11 +161,7 @@ def reindex(data_dir: Path | None, model: str | None) -> None:
     except ModelError as e:
         _fail(str(e))
     t0 = time.perf_counter()
-    store.clear_vectors()
-    docs = store.documents()
-    for d in docs:
-        put_document(store, embedder, stored_document(store, d["doc_id"]),
-                     list(store.passages(d["doc_id"])))
+    docs = reembed(store, embedder)
     Index.open(store.data_dir, name)
     click.echo(f"re-embedded {sum(d['n_passages'] for d in docs)} passages of {len(docs)} "
                f"documents with {embedder.identity} in {time.perf_counter() - t0:.1f} s")

@@ -192,8 +192,8 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
                    "hybrid R@5 and MRR@10 per setting); nothing written.")
 @click.option("--tune-model", is_flag=True,
               help="Only refit all-MiniLM-L6-v2's bias terms on the dev questions "
-                   "(eval/tune.py) and write index/model_tuning.npz; then re-embed a store "
-                   "(`ombuds reindex`) and run `ombuds calibrate` on it.")
+                   "(eval/tune.py) and write index/model_tuning.npz, used by stores embedded "
+                   "with --model all-MiniLM-L6-v2-ombuds.")
 @click.option("--tune-model-output", type=click.Path(dir_okay=False, path_type=Path),
               help="With --tune-model: where to write it (default: index/model_tuning.npz).")
 @click.option("--tune-model-cv", is_flag=True,
@@ -267,7 +267,7 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
 
 def _tune_model(index, answerable: list[dict], output: Path | None, cv_only: bool) -> None:
     from eval import tune
-    from index.tuned import TUNING_PATH, save_tuning
+    from index.tuned import TUNED_MODEL, TUNING_PATH, save_tuning
 
     if cv_only:
         tune.cross_validate(index, answerable, log=click.echo)
@@ -280,7 +280,8 @@ def _tune_model(index, answerable: list[dict], output: Path | None, cv_only: boo
     save_tuning(deltas, {"fitted_on": "dev", "questions": len(answerable),
                          "triples": len(triples), "epochs": tune.EPOCHS,
                          "learning_rate": tune.LEARNING_RATE, "base": tune.BASE_MODEL}, path)
-    click.echo(f"wrote {path}; re-embed a store with `ombuds reindex` to use it")
+    click.echo(f"wrote {path}; a store uses it once embedded with `ombuds reindex --model "
+               f"{TUNED_MODEL}`")
 
 
 @click.command()

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,8 +29,8 @@ import numpy as np
 
 from index.embed import onnx_dir
 from index.lexical import tokenize
-from index.search import Index, index_text
-from index.tuned import BASE_MODEL, apply_tuning
+from index.search import Index, _by_doc, index_text
+from index.tuned import BASE_MODEL, assemble
 from index.units import Unit, document_units
 
 from .run import contains, passage_haystack, qrels_for, score
@@ -57,8 +56,7 @@ def training_triples(index: Index, questions: list[dict]) -> list[tuple[str, str
     qrels = qrels_for(questions, {p.passage_id: (p.doc_id, passage_haystack(p))
                                   for p in index.passages})
     units: dict[str, list[Unit]] = {}
-    for doc_id in index.docs:
-        passages = [p for p in index.passages if p.doc_id == doc_id]
+    for doc_id, passages in _by_doc(index.passages).items():
         units.update(document_units(passages, index.docs[doc_id]))
     triples = []
     for q in questions:
@@ -73,15 +71,19 @@ def training_triples(index: Index, questions: list[dict]) -> list[tuple[str, str
         triples.append((q["question"], _text(index, positive), _text(index, negative)))
         quotes = [e["quote"] for e in q["evidence"]]
         gold_unit = next((u.text for pid in gold for u in units.get(pid, [])
-                          if any(contains(quote, _unit_span(index.passages[index.row[pid]], u))
-                                 or contains(_unit_span(index.passages[index.row[pid]], u),
-                                             quote) for quote in quotes)), None)
+                          if _quotes_any(_unit_span(index.passages[index.row[pid]], u), quotes)),
+                         None)
         terms = set(tokenize(q["question"]))
         negative_units = units.get(negative.passage_id, [])
         if gold_unit and negative_units:
             closest = max(negative_units, key=lambda u, terms=terms: _shared(index, terms, u))
             triples.append((q["question"], gold_unit, closest.text))
     return triples
+
+
+def _quotes_any(span: str, quotes: list[str]) -> bool:
+    """Whether a unit's span holds a gold quote, or is held in one (a quote longer than it)."""
+    return any(contains(quote, span) or contains(span, quote) for quote in quotes)
 
 
 def _shared(index: Index, terms: set[str], u: Unit) -> float:
@@ -101,7 +103,6 @@ def fit_biases(triples: list[tuple[str, str, str]], epochs: int = EPOCHS,
 
     from index.embed import _load_sentence_transformer
 
-    random.seed(seed)
     torch.manual_seed(seed)
     model = _load_sentence_transformer(BASE_MODEL)
     biases = {name: p for name, p in model.named_parameters() if name.endswith("bias")}
@@ -137,17 +138,6 @@ def fit_biases(triples: list[tuple[str, str, str]], epochs: int = EPOCHS,
     return {name: (p.detach() - start[name]).numpy() for name, p in biases.items()}
 
 
-def tuned_folder(deltas: dict[str, np.ndarray], folder: Path) -> Path:
-    """A sentence-transformers folder of the base model with these changes (for measuring a
-    fit that is not the shipped one)."""
-    from index.embed import _load_sentence_transformer
-
-    model = _load_sentence_transformer(BASE_MODEL)
-    apply_tuning(model, deltas)
-    model.save(str(folder))
-    return folder
-
-
 def _folds(n: int, folds: int) -> list[int]:
     """A fold per question, fixed by a seeded permutation of their order."""
     fold = np.empty(n, dtype=int)
@@ -157,21 +147,14 @@ def _folds(n: int, folds: int) -> list[int]:
 
 def _reembedded(index: Index, model_dir: Path, folder: Path) -> Index:
     """A copy of the index's store in folder, every passage embedded again with model_dir."""
-    from index.store import Store
-    from index.update import put_document, stored_document
-
-    folder.mkdir(parents=True, exist_ok=True)
-    with sqlite3.connect(index.store.path) as src, sqlite3.connect(folder / index.store.path.name) \
-            as dst:
-        src.backup(dst)
-    store = Store(folder)
-    store.clear_vectors()
     from index.embed import get_embedder
+    from index.store import Store
+    from index.update import reembed
 
-    embedder = get_embedder(str(model_dir))
-    for d in store.documents():
-        put_document(store, embedder, stored_document(store, d["doc_id"]),
-                     list(store.passages(d["doc_id"])))
+    from .bench import _copy_store
+
+    _copy_store(index.store.data_dir, folder)
+    reembed(Store(folder), get_embedder(str(model_dir)))
     return Index.open(folder, str(model_dir))
 
 
@@ -188,7 +171,7 @@ def cross_validate(index: Index, questions: list[dict], folds: int = FOLDS,
             held = [q for i, q in enumerate(questions) if fold_of[i] == f]
             log(f"fold {f + 1}/{folds}: fitting on {len(train)} questions")
             deltas = fit_biases(training_triples(index, train), log=log)
-            model_dir = tuned_folder(deltas, Path(tmp) / f"model-{f}")
+            model_dir = assemble(deltas, Path(tmp) / f"model-{f}")
             tuned = _reembedded(index, model_dir, Path(tmp) / f"store-{f}")
             for name, ix in (("plain", index), ("tuned", tuned)):
                 with ix.searching_with(None):

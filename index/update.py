@@ -93,6 +93,17 @@ def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEF
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 
 
+def reembed(store: Store, embedder: Embedder) -> list[dict]:
+    """Every stored passage embedded again with embedder (`ombuds reindex`); returns the
+    documents."""
+    store.clear_vectors()
+    docs = store.documents()
+    for d in docs:
+        put_document(store, embedder, stored_document(store, d["doc_id"]),
+                     list(store.passages(d["doc_id"])))
+    return docs
+
+
 def stored_document(store: Store, doc_id: str) -> Document | None:
     """A stored document as it was ingested (metadata, text, notes), to store it again, e.g.
     with embeddings of another model."""

@@ -1,5 +1,5 @@
-"""The default model's tuned biases (index/tuned.py) and their fit (eval/tune.py), on the real
-model and corpus."""
+"""The tuned model, all-MiniLM-L6-v2-ombuds (index/tuned.py), and its fit (eval/tune.py), on
+the real model and corpus."""
 
 from __future__ import annotations
 
