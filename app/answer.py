@@ -202,7 +202,7 @@ def answer_question(index: Index, question: str, k: int = 8, filters: Filters | 
                     hits: list[Hit] | None = None, m: Models | None = None) -> Answer:
     """The extractive answer to a question, with its citations and the probability that the
     corpus answers it, or a plain refusal saying why."""
-    m = m or models()
+    m = m or models(identity=index.model_name)
     hits = hits if hits is not None else index.search(question, k=k, mode="hybrid",
                                                       filters=filters)
     q = analyse(question, idf_of(index), index)

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from index.adapter import base_model
+from index.embed import DEFAULT_MODEL, split_model
 from index.search import Hit
 
 from .question import Constraint, Question, attributed, echo_free, other_values, states
@@ -236,8 +238,21 @@ def load(path: Path = MODEL_PATH) -> Models:
 _loaded: dict[Path, Models] = {}
 
 
-def models(path: Path = MODEL_PATH) -> Models:
-    """The models, read once per process."""
+def models_path(identity: str | None = None, own: bool = False) -> Path:
+    """Where the answer models for a store of this embedding model are: its own file,
+    app/answerability-<model>.json, when `ombuds calibrate` wrote one for it (similarities, and
+    so the models' weights, differ from one model to another), else the default model's
+    (own: the model's own file, whether it exists or not; where calibrate writes)."""
+    if identity is None or base_model(identity) == split_model(DEFAULT_MODEL)[0]:
+        return MODEL_PATH
+    path = MODEL_PATH.with_name(f"{MODEL_PATH.stem}-{base_model(identity)}.json")
+    return path if own or path.exists() else MODEL_PATH
+
+
+def models(path: Path | None = None, identity: str | None = None) -> Models:
+    """The models at path, or else those for a store of the model identity; read once per
+    process."""
+    path = path or models_path(identity)
     if path not in _loaded:
         _loaded[path] = load(path)
     return _loaded[path]

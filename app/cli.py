@@ -93,7 +93,7 @@ def ingest(paths: tuple[Path, ...], data_dir: Path | None, model: str | None, ma
 
     t0 = time.perf_counter()
     store = _open_store(data_dir, create=True)
-    name = configured_model(model)
+    name = configured_model(model, store.get_meta("model"))
     try:
         check_store_model(store, name)
     except IndexError_ as e:

@@ -36,7 +36,8 @@ from index.search import Index
 @click.option("--answers/--no-answers", "answers_", default=True, show_default=True,
               help="Also measure `ombuds ask` (grounded answers, correct refusals).")
 @click.option("--record/--no-record", default=True, show_default=True,
-              help="Append this run to eval/history.jsonl and redraw eval/history.png.")
+              help="Append this run to eval/history.jsonl, redraw eval/history.png and "
+                   "rewrite eval/latest.md (--no-record prints the misses instead).")
 @backend_options
 @click.option("--llm", "llm_", is_flag=True,
               help="Also measure the generative mode on the dev and test splits (needs "
@@ -127,16 +128,18 @@ def eval_command(data_dir: Path | None, model: str | None, naive: bool, compare:
     missed = ev.failures(questions, details)
     lines = [f"- {q['id']} ({q['user']}, {q['style']}): {q['question']}" for q in missed]
     answers_text = ev.answers_table(answers) + "\n\n" if answers else ""
-    if chosen is not None:
+    if chosen is not None or not record:  # a partial or unrecorded run leaves latest.md be
         click.echo(f"hybrid misses at 10: {len(missed)}")
         if lines:
             click.echo("\n".join(lines))
-        return
-    ev.LATEST.write_text(
-        "# Latest evaluation\n\n" + adapter_line + ".\n\n" + text + "\n\n" + answers_text
-        + provisions_text + "\n\n" + intervals_text + "\n\nHybrid misses at 10 "
-        f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
-    click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
+        if chosen is not None:
+            return
+    else:
+        ev.LATEST.write_text(
+            "# Latest evaluation\n\n" + adapter_line + ".\n\n" + text + "\n\n" + answers_text
+            + provisions_text + "\n\n" + intervals_text + "\n\nHybrid misses at 10 "
+            f"({len(missed)}):\n\n" + "\n".join(lines) + "\n", encoding="utf-8")
+        click.echo(f"hybrid misses at 10: {len(missed)} (listed in {ev.LATEST})")
     record_ = {"date": time.strftime("%Y-%m-%dT%H:%M:%S"), "commit": ev.git_commit(),
                "config": {"model": index.model_name, "passages": len(index.ids),
                           "questions": len(answered), "k": 10,
@@ -216,11 +219,13 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
       ombuds calibrate --tune-model-cv       # the tuning's held-out figures on dev
       ombuds calibrate --output /tmp/m.json --repeats 1
     """
-    from app.answerability import MODEL_PATH
+    from app.answerability import models_path
     from eval import adapter as ad
     from eval import calibrate as cal
     from eval import run as ev
-    from index.adapter import ADAPTER_PATH, save_adapter
+    from eval import tune
+    from index.adapter import ADAPTER_PATH, base_model, save_adapter
+    from index.tuned import TUNED_MODEL
 
     index = _open_index(data_dir, model)
     dev = [q for q in ev.load_questions() if q.get("split", "dev") == "dev"]
@@ -255,11 +260,15 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
     # (a --sample check skips that refit: it is about the answer models, not the adapter)
     if adapter_ or (index.adapter is not None and not sample):
         samples = ad.out_of_fold(index, dev, cal.collect)
+    elif base_model(index.model_name) == TUNED_MODEL and not sample:
+        # the same for a store of the tuned model: each question's evidence is searched with
+        # a model tuned without it (two folds, each re-embedding a copy of the store)
+        samples = tune.out_of_fold(index, dev, cal.collect, log=click.echo)
     else:
         samples = cal.collect(index, dev)
     fitted = cal.calibrate(samples, log=click.echo,
                            **({"repeats": repeats} if repeats else {}))
-    path = output or MODEL_PATH
+    path = output or models_path(index.model_name, own=True)
     cal.write(fitted, path)
     click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))
     click.echo(f"wrote {path}")

@@ -190,3 +190,31 @@ def cross_validate(index: Index, questions: list[dict], folds: int = FOLDS,
         log(f"{name}: " + "; ".join(f"{mode} R@5 {v['R@5']:.3f}, MRR@10 {v['MRR@10']:.3f}"
                                    for mode, v in by_mode.items()))
     return out
+
+
+def out_of_fold(index: Index, questions: list[dict], collect: Callable[[Index, list[dict]], list],
+                folds: int = FOLDS, log: Callable[[str], None] = print) -> list:
+    """collect(store, part) for each fold of the questions (answerable or not), on a copy of the
+    store embedded with a model tuned on the answerable questions of the other folds, the
+    results in the questions' order: what the answer models of a tuned store are fitted on, so
+    that they see retrieval as it is for a question the model was not tuned on (in-sample, the
+    gold passages score higher than they will on new questions, and the answer models learn to
+    trust a similarity that will not be there)."""
+    fold_of = _folds(len(questions), folds)
+    out: dict[int, object] = {}
+    with tempfile.TemporaryDirectory(prefix="ombuds-tune-") as tmp:
+        for f in range(folds):
+            train = [q for i, q in enumerate(questions) if fold_of[i] != f and q["answerable"]]
+            held = [i for i in range(len(questions)) if fold_of[i] == f]
+            log(f"fold {f + 1}/{folds}: tuning on {len(train)} answerable questions, "
+                f"collecting {len(held)}")
+            deltas = fit_biases(training_triples(index, train), log=log)
+            model_dir = assemble(deltas, Path(tmp) / f"model-{f}")
+            tuned = _reembedded(index, model_dir, Path(tmp) / f"store-{f}")
+            with tuned.searching_with(None):
+                for i, item in zip(held, collect(tuned, [questions[i] for i in held]),
+                                   strict=True):
+                    out[i] = item
+            shutil.rmtree(Path(tmp) / f"store-{f}", ignore_errors=True)
+            shutil.rmtree(onnx_dir(str(model_dir)), ignore_errors=True)
+    return [out[i] for i in range(len(questions))]

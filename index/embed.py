@@ -103,10 +103,19 @@ def split_model(identity: str) -> tuple[str, str | None]:
     return (name, backend) if sep and backend in BACKENDS else (identity, None)
 
 
-def configured_model(name: str | None = None) -> str:
+SHIPPED_MODELS = (BASE_MODEL, TUNED_MODEL)
+
+
+def configured_model(name: str | None = None, stored: str | None = None) -> str:
     """The model identity to embed with, 'model@backend': the model named (the argument, else
-    $OMBUDS_MODEL, else the default) and the backend it names, else the configured one."""
-    model, backend = split_model(name or os.environ.get(ENV_MODEL) or DEFAULT_MODEL)
+    $OMBUDS_MODEL, else the default) and the backend it names, else the configured one. A
+    store's recorded model (stored) wins over the default when no model is named and it is one
+    ombuds ships: a store embedded before the default changed goes on working as it was, until
+    `ombuds reindex` moves it to the default."""
+    named = name or os.environ.get(ENV_MODEL)
+    if stored and not named and split_model(stored)[0] in SHIPPED_MODELS:
+        return stored_model(stored)
+    model, backend = split_model(named or DEFAULT_MODEL)
     return f"{model}@{backend or configured_backend()}"
 
 

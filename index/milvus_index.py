@@ -60,7 +60,7 @@ class MilvusIndex(Index):
              model: str | None = None) -> MilvusIndex:
         store = MilvusStore(uri, token, data_dir)
         try:
-            name = store.check_model(configured_model(model))
+            name = store.check_model(configured_model(model, store.get_meta("model")))
         except MilvusError:
             store.close()
             raise

@@ -131,7 +131,7 @@ class Index:
     @classmethod
     def open(cls, data_dir: Path | None = None, model: str | None = None) -> Index:
         store = Store(data_dir)
-        name = check_model(store, configured_model(model))
+        name = check_model(store, configured_model(model, store.get_meta("model")))
         index = cls(store, name)
         index._load_or_build()
         return index

@@ -88,7 +88,9 @@ def ingest_file(store: Store, path: Path, model: str | None, max_mb: float = DEF
     if not force and store.content_hash(prepared.doc_id) == prepared.content_hash:
         return Ingested(prepared.doc_id, "unchanged")
     doc, passages = parse(prepared, progress=progress)
-    embedder = get_embedder(check_model(store, configured_model(model)), device)  # store's backend
+    # the store's model and backend, unless another is named (check_model refuses a mix)
+    name = check_model(store, configured_model(model, store.get_meta("model")))
+    embedder = get_embedder(name, device)
     embedded = put_document(store, embedder, doc, passages)
     return Ingested(doc.doc_id, "ingested", doc, passages, embedded)
 

@@ -62,6 +62,34 @@ def test_the_tuned_model_is_asked_for_by_name_and_the_plain_one_stays_the_defaul
     assert configured_model(TUNED_MODEL) == f"{TUNED_MODEL}@onnx-int8"
 
 
+def test_a_store_of_a_shipped_model_keeps_it_when_no_model_is_named(monkeypatch):
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    for stored in (f"{BASE_MODEL}@onnx-int8", f"{TUNED_MODEL}@onnx-int8"):
+        assert configured_model(None, stored) == stored
+    assert configured_model(None, BASE_MODEL) == f"{BASE_MODEL}@torch"  # recorded bare: torch's
+    other = TUNED_MODEL if configured_model().startswith(BASE_MODEL + "@") else BASE_MODEL
+    assert configured_model(other, f"{BASE_MODEL}@torch").startswith(other + "@")  # named wins
+    monkeypatch.setenv(ENV_MODEL, other)
+    assert configured_model(None, f"{BASE_MODEL}@torch").startswith(other + "@")
+    monkeypatch.delenv(ENV_MODEL)
+    # a model ombuds does not ship is not loaded silently: check_model refuses the mix
+    assert configured_model(None, "some-other-model") == configured_model()
+
+
+def test_each_embedding_model_reads_its_own_answer_models_when_calibrated(tmp_path, monkeypatch):
+    from app import answerability as am
+
+    default = configured_model()
+    other = TUNED_MODEL if default.startswith(BASE_MODEL + "@") else BASE_MODEL
+    assert am.models_path(default) == am.MODEL_PATH and am.models_path(None) == am.MODEL_PATH
+    monkeypatch.setattr(am, "MODEL_PATH", tmp_path / "answerability.json")
+    own = tmp_path / f"answerability-{other}.json"
+    assert am.models_path(f"{other}@torch") == am.MODEL_PATH  # none calibrated for it yet
+    assert am.models_path(f"{other}@onnx-int8", own=True) == own  # where calibrate writes
+    own.write_text("{}")
+    assert am.models_path(f"{other}@torch") == own
+
+
 def test_the_naive_baseline_borrows_no_tuning():
     from types import SimpleNamespace
 
