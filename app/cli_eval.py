@@ -180,7 +180,8 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
 @data_dir_option
 @model_option
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the models (default: app/answerability.json).")
+              help="Where to write the models (default: app/answerability.json for the default "
+                   "model, app/answerability-<model>.json for another).")
 @click.option("--repeats", type=click.IntRange(1, 20), default=None,
               help="Cross-validation repeats (default 4).")
 @click.option("--sample", type=click.IntRange(10, 10000), default=None,
@@ -195,8 +196,8 @@ def _eval_llm(index: Index, questions: list[dict], config, limit: int | None) ->
                    "hybrid R@5 and MRR@10 per setting); nothing written.")
 @click.option("--tune-model", is_flag=True,
               help="Only refit all-MiniLM-L6-v2's bias terms on the dev questions "
-                   "(eval/tune.py) and write index/model_tuning.npz, used by stores embedded "
-                   "with --model all-MiniLM-L6-v2-ombuds.")
+                   "(eval/tune.py) and write index/model_tuning.npz: the default model, "
+                   "all-MiniLM-L6-v2-ombuds (stores then need `ombuds reindex`).")
 @click.option("--tune-model-output", type=click.Path(dir_okay=False, path_type=Path),
               help="With --tune-model: where to write it (default: index/model_tuning.npz).")
 @click.option("--tune-model-cv", is_flag=True,
@@ -260,14 +261,21 @@ def calibrate(data_dir: Path | None, model: str | None, output: Path | None,
     # (a --sample check skips that refit: it is about the answer models, not the adapter)
     if adapter_ or (index.adapter is not None and not sample):
         samples = ad.out_of_fold(index, dev, cal.collect)
+        evidence = ("each question's evidence searched with a query adapter fitted on the other "
+                    "folds of dev (eval/adapter.out_of_fold)")
     elif base_model(index.model_name) == TUNED_MODEL and not sample:
         # the same for a store of the tuned model: each question's evidence is searched with
         # a model tuned without it (two folds, each re-embedding a copy of the store)
         samples = tune.out_of_fold(index, dev, cal.collect, log=click.echo)
+        evidence = ("each question's evidence searched with a model tuned on the other half of "
+                    "dev (eval/tune.out_of_fold)")
     else:
         samples = cal.collect(index, dev)
+        evidence = "each question's evidence searched with the store's model"
     fitted = cal.calibrate(samples, log=click.echo,
                            **({"repeats": repeats} if repeats else {}))
+    fitted["model"] = base_model(index.model_name)  # the embedding model it is fitted for
+    fitted["fit"]["evidence"] = evidence
     path = output or models_path(index.model_name, own=True)
     cal.write(fitted, path)
     click.echo("dev CV: " + ", ".join(f"{k} {v}" for k, v in fitted["dev_cv"].items()))

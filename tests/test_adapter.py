@@ -18,6 +18,7 @@ from index.adapter import (
     save_adapter,
 )
 from index.search import Index
+from index.tuned import BASE_MODEL, TUNED_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -30,12 +31,15 @@ def dev_questions() -> list[dict]:
     return [q for q in ev.load_questions() if q.get("split", "dev") == "dev" and q["answerable"]]
 
 
-def test_the_shipped_adapter_is_for_the_default_model_and_fitted_on_dev(index):
+def test_the_shipped_adapter_is_for_the_plain_model_and_fitted_on_dev(index):
+    """It serves stores of all-MiniLM-L6-v2 (--model all-MiniLM-L6-v2, or a store embedded
+    before the tuned model became the default); the tuned default's queries need none."""
     shipped = read_adapter(ADAPTER_PATH)
-    assert shipped.model == base_model(index.embedder.name) == "all-MiniLM-L6-v2"
+    assert shipped.model == BASE_MODEL
     assert shipped.matrix.shape == (index.embedder.dim, index.embedder.dim)
     assert shipped.info["fitted_on"] == "dev" and shipped.info["questions"] >= 200
-    assert index.adapter is not None  # searches use it by default
+    assert adapter_for(f"{BASE_MODEL}@onnx-int8", index.embedder.dim) is not None
+    assert base_model(index.embedder.name) == TUNED_MODEL and index.adapter is None
     # bounded by its penalty: q + qA moves a query by less than its own length at the default
     # penalty, 0.3 (spectral norm 0.65; 1.0 at 0.03, see eval/tried.md), so the model still counts
     assert 0 < np.linalg.norm(shipped.matrix, 2) < 1.5
@@ -78,12 +82,14 @@ def test_save_and_read_round_trip(tmp_path):
 
 def test_searches_move_the_query_and_ask_keeps_the_models_vector(index):
     text = "Can my boss sack me while I'm off sick?"
-    moved, own = index.query_vector(text), index.model_vector(text)
-    np.testing.assert_allclose(own, index.embedder.encode_query(text), atol=1e-6)
-    assert 0.5 < float(moved @ own) < 0.999
-    with index.searching_with(None):
-        np.testing.assert_allclose(index.query_vector(text), own)
-    np.testing.assert_allclose(index.query_vector(text), moved)
+    with index.searching_with(read_adapter(ADAPTER_PATH)):
+        moved, own = index.query_vector(text), index.model_vector(text)
+        np.testing.assert_allclose(own, index.embedder.encode_query(text), atol=1e-6)
+        assert 0.5 < float(moved @ own) < 0.999
+        with index.searching_with(None):
+            np.testing.assert_allclose(index.query_vector(text), own)
+        np.testing.assert_allclose(index.query_vector(text), moved)
+    np.testing.assert_allclose(index.query_vector(text), own)  # the default's: no adapter
 
 
 def _gold_ranks(index: Index, pairs: list[tuple[str, list[int]]]) -> list[int]:
@@ -114,4 +120,4 @@ def test_cross_validation_reports_held_out_figures(index, dev_questions):
                              log=lambda line: None)
     assert [r["lambda"] for r in rows] == [None, 0.3]
     assert all(0 < r["R@5"] <= 1 and 0 < r["MRR@10"] <= 1 for r in rows)
-    assert index.adapter is not None  # the configured adapter is back
+    assert index.adapter is None  # the configured one (the tuned default has none) is back

@@ -15,13 +15,20 @@ from conftest import FIDH, LEGAL
 
 import index.embed as embed
 from app.cli import cli
-from index.embed import Embedder, ModelError, configured_model, split_model, stored_model
+from index.embed import (
+    DEFAULT_MODEL,
+    Embedder,
+    ModelError,
+    configured_model,
+    split_model,
+    stored_model,
+)
 from index.search import Index, IndexError_, check_model, index_text
 from index.store import Store
 from index.update import put_document
 from ingest.pipeline import parse, prepare
 
-MODEL = "all-MiniLM-L6-v2"
+MODEL = DEFAULT_MODEL  # all-MiniLM-L6-v2-ombuds (index/tuned.py)
 ONNX, TORCH = f"{MODEL}@onnx-int8", f"{MODEL}@torch"
 
 
@@ -123,7 +130,7 @@ def test_onnx_export_is_offline_normalised_and_close_to_torch(onnx_cache, torch_
                                                               sentences):
     cache, e = onnx_cache
     assert e.backend == "onnx-int8" and e.name == ONNX and e.dim == 384
-    assert e.identity == "all-MiniLM-L6-v2@onnx-int8 (384 dims)"
+    assert e.identity == f"{ONNX} (384 dims)"
     assert list(cache.rglob("model.onnx")) and not list(cache.rglob("*fp32*"))
     v, t = e.encode(sentences), torch_embedder.encode(sentences)
     assert v.shape == (len(sentences), 384) and v.dtype == np.float32
@@ -160,7 +167,7 @@ def test_an_int8_vector_depends_on_its_text_alone(onnx_cache, sentences):
     # batched as before, the same texts get (slightly) different vectors: why they run alone
     batched = e.runner.encode(texts, 32)
     assert not np.allclose(together, batched, atol=1e-6)
-    assert (together * batched).sum(1).min() > 0.98
+    assert (together * batched).sum(1).min() > 0.97  # 0.979 for the tuned model, 0.98+ plain
 
 
 # --- a store keeps the backend that built it -------------------------------------------------
@@ -209,7 +216,7 @@ def test_store_keeps_its_backend_until_reindex(tmp_path, monkeypatch, onnx_cache
         check_model(store, "some-model@onnx-int8")
 
     # reindex switches the store to the configured backend, and then that one is kept
-    assert "all-MiniLM-L6-v2@onnx-int8 (384 dims)" in ombuds("reindex")
+    assert f"{ONNX} (384 dims)" in ombuds("reindex")
     assert store.get_meta("model") == ONNX
     monkeypatch.setenv("OMBUDS_EMBED_BACKEND", "torch")
     index = Index.open(data)

@@ -26,6 +26,7 @@ from test_russian import SAMPLE_CODE  # noqa: E402
 
 from app.cli import cli  # noqa: E402
 from eval.run import load_questions  # noqa: E402
+from index.embed import DEFAULT_MODEL  # noqa: E402
 from index.filters import Filters  # noqa: E402
 from index.live import LiveIndex  # noqa: E402
 from index.milvus import PASSAGES, TEXTS, UNITS, WINDOWS, MilvusStore  # noqa: E402
@@ -399,8 +400,8 @@ def test_another_model_or_schema_is_refused_and_nothing_written(corpus_data, lit
     assert result.exit_code == 1
     assert result.output.strip() == (
         f"Error: the Milvus store at {lite.resolve()} holds vectors of the model "
-        "'all-MiniLM-L6-v2@onnx-int8', not 'other-model@onnx-int8'; use --model "
-        "all-MiniLM-L6-v2@onnx-int8, or migrate or ingest into another --milvus-uri")
+        f"'{DEFAULT_MODEL}@onnx-int8', not 'other-model@onnx-int8'; use --model "
+        f"{DEFAULT_MODEL}@onnx-int8, or migrate or ingest into another --milvus-uri")
     assert run("search", "passports", "--model", "other-model", *milvus).exit_code == 1
     assert written() == before
 

@@ -230,13 +230,15 @@ def test_paraphrase_finds_un_paragraph_13(index):
 
 
 def test_big_shanghai_testimonies(index):
-    hits = index.search("Big Shanghai market", k=5, filters=Filters(passage_type=["testimony"]))
-    assert len(hits) == 5
-    for h in hits:
-        assert h.passage.passage_type == "testimony"
-        assert mentions_big_shanghai(h.passage), h.citation
-    # the best one names the market only in its attribution or source note
-    assert any("shanghai" not in h.passage.text.lower() for h in hits)
+    """Six testimonies name the market (in their text, attribution or source note): they lead,
+    with at most one other among them (the tuned model puts a truckers' testimony fifth)."""
+    hits = index.search("Big Shanghai market", k=7, filters=Filters(passage_type=["testimony"]))
+    assert len(hits) == 7 and all(h.passage.passage_type == "testimony" for h in hits)
+    naming = [mentions_big_shanghai(h.passage) for h in hits]
+    assert all(naming[:4]) and sum(naming) == 6, [h.citation for h in hits]
+    # one names the market only in its attribution or source note
+    named = [h for h, n in zip(hits, naming, strict=True) if n]
+    assert any("shanghai" not in h.passage.text.lower() for h in named)
 
 
 def test_real_testimony_citation(index):

@@ -55,11 +55,19 @@ def test_a_tuning_file_for_another_model_is_refused(tmp_path):
         apply_tuning(model, deltas)
 
 
-def test_the_tuned_model_is_asked_for_by_name_and_the_plain_one_stays_the_default(
-        monkeypatch):
+def test_the_tuned_model_is_the_default_and_the_plain_one_is_asked_for_by_name(monkeypatch):
     monkeypatch.delenv(ENV_MODEL, raising=False)
-    assert configured_model() == f"{BASE_MODEL}@onnx-int8"
-    assert configured_model(TUNED_MODEL) == f"{TUNED_MODEL}@onnx-int8"
+    assert configured_model() == f"{TUNED_MODEL}@onnx-int8"
+    assert configured_model(BASE_MODEL) == f"{BASE_MODEL}@onnx-int8"
+
+
+def test_the_default_answer_models_are_the_tuned_models_fitted_out_of_fold():
+    from app import answerability as am
+
+    default = am.load(am.MODEL_PATH).raw
+    assert default["model"] == TUNED_MODEL and "tune.out_of_fold" in default["fit"]["evidence"]
+    plain = am.load(am.models_path(f"{BASE_MODEL}@onnx-int8")).raw
+    assert plain["model"] == BASE_MODEL and "adapter.out_of_fold" in plain["fit"]["evidence"]
 
 
 def test_a_store_of_a_shipped_model_keeps_it_when_no_model_is_named(monkeypatch):
