@@ -292,11 +292,12 @@ def _tune_model(index, answerable: list[dict], output: Path | None, cv_only: boo
     triples = tune.training_triples(index, answerable)
     click.echo(f"tuning the model's biases on {len(triples)} triples from "
                f"{len(answerable)} answerable dev questions")
-    deltas = tune.fit_biases(triples, log=click.echo)
+    deltas = tune.interpolated(tune.fit_biases(triples, log=click.echo))
     path = output or TUNING_PATH
     save_tuning(deltas, {"fitted_on": "dev", "questions": len(answerable),
                          "triples": len(triples), "epochs": tune.EPOCHS,
-                         "learning_rate": tune.LEARNING_RATE, "base": tune.BASE_MODEL}, path)
+                         "learning_rate": tune.LEARNING_RATE,
+                         "interpolation": tune.INTERPOLATION, "base": tune.BASE_MODEL}, path)
     click.echo(f"wrote {path}; a store uses it once embedded with `ombuds reindex --model "
                f"{TUNED_MODEL}`")
 

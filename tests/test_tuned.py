@@ -44,6 +44,20 @@ def test_the_tuned_model_is_assembled_once_and_embeds_differently(tmp_path, monk
     assert 0.8 < float(base @ tuned) < 0.9999  # the same model, moved
 
 
+def test_interpolation_runs_from_the_plain_model_to_the_fitted_one(tmp_path):
+    from index.tuned import assemble
+
+    deltas, _ = load_tuning(TUNING_PATH)
+    text = ["My boss took my passport and will not give it back."]
+    base = get_embedder(f"{BASE_MODEL}@torch").encode(text)[0]
+    full = get_embedder(f"{TUNED_MODEL}@torch").encode(text)[0]
+    none = assemble(tune.interpolated(deltas, 0.0), tmp_path / "none")
+    half = assemble(tune.interpolated(deltas, 0.5), tmp_path / "half")
+    assert np.allclose(get_embedder(f"{none}@torch").encode(text)[0], base, atol=1e-6)
+    halfway = get_embedder(f"{half}@torch").encode(text)[0]
+    assert float(halfway @ base) > float(full @ base) and float(halfway @ full) < 0.9999
+
+
 def test_a_tuning_file_for_another_model_is_refused(tmp_path):
     path = tmp_path / "t.npz"
     save_tuning({"0.auto_model.embeddings.LayerNorm.bias": np.zeros(768, np.float32)},
