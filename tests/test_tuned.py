@@ -98,6 +98,44 @@ def test_a_store_of_a_shipped_model_keeps_it_when_no_model_is_named(monkeypatch)
     assert configured_model(None, "some-other-model") == configured_model()
 
 
+def test_a_store_of_the_plain_model_goes_on_as_it_was_until_reindex(tmp_path, monkeypatch):
+    """A store embedded before the tuned model became the default: opened, added to and asked
+    without --model, it keeps the plain model, its query adapter and its answer models;
+    `ombuds reindex` moves it to the tuned default."""
+    from click.testing import CliRunner
+
+    from app import answerability as am
+    from app.cli import cli
+    from index.store import Store
+    from conftest import LEGAL
+
+    monkeypatch.delenv(ENV_MODEL, raising=False)
+    data = tmp_path / "data"
+
+    def ombuds(*args):
+        result = CliRunner().invoke(cli, [*args, "--data-dir", str(data)])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    ombuds("ingest", "-q", "--model", BASE_MODEL,
+           str(LEGAL / "ilo-c105-abolition-forced-labour-1957.md"))
+    store = Store(data)
+    assert store.get_meta("model") == f"{BASE_MODEL}@onnx-int8"
+    ombuds("ingest", "-q", str(LEGAL / "ilo-c182-worst-forms-child-labour-1999.md"))
+    assert store.get_meta("model") == f"{BASE_MODEL}@onnx-int8"  # no mix, no refusal
+    index = Index.open(data)
+    assert index.model_name == f"{BASE_MODEL}@onnx-int8" and index.adapter is not None
+    assert am.models(identity=index.model_name).raw["model"] == BASE_MODEL
+    assert index.search("forced labour as a punishment for striking", k=3)
+    assert "ombuds reindex" not in ombuds("search", "worst forms of child labour")
+
+    ombuds("reindex")
+    assert store.get_meta("model") == f"{TUNED_MODEL}@onnx-int8"
+    index = Index.open(data)
+    assert index.model_name == f"{TUNED_MODEL}@onnx-int8" and index.adapter is None
+    assert am.models(identity=index.model_name).raw["model"] == TUNED_MODEL
+
+
 def test_each_embedding_model_reads_its_own_answer_models_when_calibrated(tmp_path, monkeypatch):
     from app import answerability as am
 
