@@ -103,11 +103,11 @@ def test_a_store_of_the_plain_model_goes_on_as_it_was_until_reindex(tmp_path, mo
     without --model, it keeps the plain model, its query adapter and its answer models;
     `ombuds reindex` moves it to the tuned default."""
     from click.testing import CliRunner
+    from conftest import LEGAL
 
     from app import answerability as am
     from app.cli import cli
     from index.store import Store
-    from conftest import LEGAL
 
     monkeypatch.delenv(ENV_MODEL, raising=False)
     data = tmp_path / "data"
