@@ -41,7 +41,8 @@ model_option = click.option(
     "--model",
     envvar=ENV_MODEL,
     help=f"Embedding model: a local sentence-transformers directory or model name "
-    f"(default {DEFAULT_MODEL}, shipped in a wheel; env {ENV_MODEL}).",
+    f"(default {DEFAULT_MODEL}: all-MiniLM-L6-v2 from its wheel, biases tuned; a store keeps "
+    f"the shipped model it was embedded with; env {ENV_MODEL}).",
 )
 
 
