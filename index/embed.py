@@ -458,16 +458,27 @@ class Embedder:
             for start in range(WINDOW_STEP, len(words), WINDOW_STEP)
         ]
 
-    def encode_query(self, text: str) -> np.ndarray:
-        """A query's vector. One longer than the model reads (a fact description of several
-        hundred words) is read whole: embedded in overlapping windows whose vectors are
-        averaged, which scores a passage by its mean similarity to the windows."""
+    def query_windows(self, text: str) -> list[str]:
+        """What a query is read as: itself, or when it is longer than the model reads (a fact
+        description of several hundred words) overlapping windows of 150 words covering it."""
         if self.runner.count_tokens(text) <= self.runner.max_seq_length:
-            return self.encode([text])[0]
+            return [text]
         words = text.split()
-        windows = [" ".join(words[start : start + WINDOW_WORDS])
-                   for start in range(0, max(1, len(words) - WINDOW_BACK), WINDOW_STEP)]
-        mean = self.encode(windows).mean(axis=0)
+        return [" ".join(words[start : start + WINDOW_WORDS])
+                for start in range(0, max(1, len(words) - WINDOW_BACK), WINDOW_STEP)]
+
+    def encode_query_windows(self, text: str) -> np.ndarray:
+        """One vector per window of the query (one row for an ordinary query): the dense runs
+        pool a passage's similarity over the rows (index/fusion.pool_windows)."""
+        return self.encode(self.query_windows(text))
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """A query's single vector: a long one read whole, its windows' vectors averaged (what
+        `ombuds ask` measures its sentences against, and the query adapter is fitted on)."""
+        rows = self.encode_query_windows(text)
+        if len(rows) == 1:
+            return rows[0]
+        mean = rows.mean(axis=0)
         return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
     def encode_passages(self, texts: list[str]) -> list[np.ndarray]:

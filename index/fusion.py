@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+
 RRF_K = 60
 
 
@@ -32,6 +34,35 @@ def minmax_fusion(runs: list[list[tuple[str, float]]], weights: list[float] | No
         for doc, s in run:
             fused[doc] = fused.get(doc, 0.0) + w * ((s - lo) / (hi - lo) if hi > lo else 1.0)
     return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+# A long query's windows each score a passage; the passage gets their log-mean-exp at this
+# temperature: near its best window's score when one part of a fact description matches it
+# (a statute addresses one act among the many narrated), near their mean when all do. Chosen on
+# the 10 AILA 2019 training queries (hybrid MAP 0.131 -> 0.135, dense 0.073 -> 0.077, against
+# 0.135 / 0.069 for the plain maximum and 0.135 / 0.069 at 0.02; eval/tried.md).
+WINDOW_TEMPERATURE = 0.05
+
+
+def pool_windows(runs: list[list[tuple[str, float]]], depth: int,
+                 temperature: float = WINDOW_TEMPERATURE) -> list[tuple[str, float]]:
+    """One run from one run per query window (cosines, best first): each passage's
+    log-mean-exp over the windows, a window that did not return it counting its lowest
+    returned score (an upper bound of what it would have given)."""
+    runs = [run for run in runs if run]
+    if len(runs) == 1:
+        return runs[0][:depth]
+    floors = [run[-1][1] for run in runs]
+    scores = [dict(run) for run in runs]
+    ids = dict.fromkeys(pid for run in runs for pid, _ in run)
+    pooled = []
+    for pid in ids:
+        values = np.array([s.get(pid, floor) for s, floor in zip(scores, floors, strict=True)])
+        top = float(values.max())  # subtracted for a stable exp
+        pooled.append((pid, top + temperature * float(
+            np.log(np.exp((values - top) / temperature).mean()))))
+    pooled.sort(key=lambda item: (-item[1], item[0]))
+    return pooled[:depth]
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:

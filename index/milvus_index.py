@@ -13,6 +13,7 @@ from ingest.model import Passage
 
 from .embed import configured_model
 from .filters import DateError, Filters
+from .fusion import pool_windows
 from .lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from .milvus import (
     BM25_PARAMS,
@@ -153,13 +154,16 @@ class MilvusIndex(Index):
 
     def _best(self, name: str, query: str, depth: int, mask: str,
               hits: tuple[float, float]) -> list[tuple[str, float]]:
-        q = self.query_vector(query).tolist()
         first, full = int(depth * hits[0]), int(depth * hits[1])
-        found = self._search(name, q, "vector", first, mask)
-        best = _best_per_passage(found, depth)
-        if len(best) < depth and len(found) == first:  # not enough passages yet: read as many
-            best = _best_per_passage(self._search(name, q, "vector", full, mask), depth)
-        return best
+        runs = []
+        for vector in self.query_vectors(query):  # one per window of a long query
+            q = vector.tolist()
+            found = self._search(name, q, "vector", first, mask)
+            best = _best_per_passage(found, depth)
+            if len(best) < depth and len(found) == first:  # too few passages yet: read as many
+                best = _best_per_passage(self._search(name, q, "vector", full, mask), depth)
+            runs.append(best)
+        return pool_windows(runs, depth)
 
     def _lexical(self, query: str, depth: int, mask: str) -> list[tuple[str, float]]:
         tokens = tokenize(query)
@@ -185,7 +189,7 @@ class MilvusIndex(Index):
             return super()._runs(searches, queries, depth, mask)
         for search, q in zip(searches, queries, strict=True):
             if search != self._lexical:
-                self.query_vector(q)  # embedded once, before the threads read it
+                self.query_vectors(q)  # embedded once, before the threads read it
         futures = [self._pool.submit(search, q, depth, mask)
                    for search, q in zip(searches, queries, strict=True)]
         return [f.result() for f in futures]

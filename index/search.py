@@ -31,7 +31,7 @@ from .adapter import QueryAdapter, adapter_for
 from .citation import citation
 from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
 from .filters import DateError, Filters, date_span
-from .fusion import collapse_near_duplicates, minmax_fusion, reciprocal_rank_fusion
+from .fusion import collapse_near_duplicates, minmax_fusion, pool_windows, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
 from .store import Store, _pause_for_tests
 from .units import UNITS_VERSION
@@ -382,6 +382,21 @@ class Index:
             self._remember(key, vec)
         return self._query_vectors[key]
 
+    def query_vectors(self, text: str) -> np.ndarray:
+        """The rows the dense runs search with: the query vector, or for a query longer than
+        the model reads one (adapted) vector per window (Embedder.query_windows)."""
+        key = ("windows", text)
+        if key not in self._query_vectors:
+            if len(self.embedder.query_windows(text)) == 1:
+                rows = self.query_vector(text)[None, :]
+            else:
+                rows = self.embedder.encode_query_windows(text)
+                if self.adapter is not None:
+                    rows = np.stack([self.adapter.apply(v) for v in rows])
+            rows.setflags(write=False)
+            self._remember(key, rows)
+        return self._query_vectors[key]
+
     def model_vector(self, text: str) -> np.ndarray:
         """The model's own embedding of a query, kept for the next few calls: `ombuds ask`
         measures how close its sentences are with it (the confidence its answer models were
@@ -452,10 +467,13 @@ class Index:
                    depth: int, mask: np.ndarray | None) -> list[tuple[str, float]]:
         """Passages by their best row of `vectors` (owner: row -> passage row)."""
         allowed = None if mask is None else np.flatnonzero(mask[owner])
-        best: dict[str, float] = {}
-        for r, score in vectors.search(self.query_vector(query), fetch, allowed):
-            best.setdefault(self.ids[owner[r]], score)
-        return sorted(best.items(), key=lambda item: -item[1])[:depth]
+        runs = []
+        for vector in self.query_vectors(query):  # one per window of a long query
+            best: dict[str, float] = {}
+            for r, score in vectors.search(vector, fetch, allowed):
+                best.setdefault(self.ids[owner[r]], score)
+            runs.append(sorted(best.items(), key=lambda item: -item[1]))
+        return pool_windows(runs, depth)
 
     def _lexical(self, query: str, depth: int, mask: np.ndarray | None
                  ) -> list[tuple[str, float]]:

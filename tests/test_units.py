@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from index.embed import get_embedder
+from index.fusion import pool_windows
 from index.lexical import LONG_QUERY_TERMS, Lexical, tokenize
 from index.search import Index
 from index.units import UNITS_VERSION, document_units, passage_units, sentence_spans
@@ -116,6 +117,36 @@ def test_long_query_is_embedded_whole():
     about_tail = embedder.encode(["The employer kept their passports and paid nothing."])[0]
     assert abs(float(np.linalg.norm(whole)) - 1.0) < 1e-4
     assert float(whole @ about_tail) > float(first_part @ about_tail)
+
+
+def test_pooled_windows_favour_a_passage_one_part_of_a_long_query_matches():
+    one_part = [("a", 0.8), ("b", 0.5)]  # window 1: a matches it well
+    rest = [("b", 0.5), ("c", 0.25)]  # windows 2 and 3: a is not returned at all
+    pooled = dict(pool_windows([one_part, rest, rest], depth=3))
+    assert pooled["a"] > pooled["b"]  # the mean (0.8 + 0.25 + 0.25) / 3 would put b first
+    assert pooled["b"] == pytest.approx(0.5)  # the same score in every window: that score
+    assert 0.25 < pooled["c"] < 0.5
+    assert pool_windows([one_part], depth=1) == [("a", 0.8)]  # one window: its own run
+
+
+def test_a_long_querys_later_topic_is_searched_too(index):
+    farm = ("Migrant workers picked tobacco on a farm near Almaty and the farmer kept their "
+            "passports until the harvest ended. ") * 12
+    school = "Children of school age were working in the fields instead of attending school. "
+    query = farm + school * 6  # three windows, the last about children alone
+    assert len(index.embedder.query_windows(query)) == 3
+
+    def about_children(hits: list[tuple[str, float]]) -> int:
+        return sum("child" in index.passage(pid).text.lower() for pid, _ in hits[:5])
+
+    pooled = index._dense(query, 20, None)
+    mean = index.query_vector(query)  # the windows averaged, as the query was once read
+    found = {}
+    for r, score in index.vectors.search(mean, 60, None):
+        found.setdefault(index.ids[index.window_row[r]], score)
+    averaged = sorted(found.items(), key=lambda item: -item[1])
+    assert about_children(pooled) >= 2
+    assert about_children(pooled) > about_children(averaged)
 
 
 @pytest.fixture(scope="module")
