@@ -123,6 +123,18 @@ def test_same_top5_for_the_eval_questions(both, sample):
     assert same >= 0.9 * len(questions), f"{same} of {len(questions)} have the same top 5"
 
 
+def test_a_long_query_pools_its_windows_as_embedded(both):
+    embedded, milvus = both
+    query = ("Migrant workers picked tobacco on a farm near Almaty and the farmer kept their "
+             "passports until the harvest ended. ") * 12 + (
+        "Children of school age were working in the fields instead of attending school. ") * 6
+    assert len(embedded.query_vectors(query)) == len(milvus.query_vectors(query)) == 3
+    for mode in ("dense", "hybrid"):
+        ours = [h.passage.passage_id for h in embedded.search(query, k=5, mode=mode)]
+        theirs = [h.passage.passage_id for h in milvus.search(query, k=5, mode=mode)]
+        assert len(set(ours) & set(theirs)) >= 4, mode
+
+
 @pytest.mark.parametrize("filters", [
     Filters(doc=["fidh-2018-kazakhstan"]),
     Filters(kind=["report"], passage_type=["testimony"]),
