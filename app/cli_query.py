@@ -130,7 +130,7 @@ def _excerpt(text: str, width: int = 160) -> str:
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Articles returned.")
 @click.option("--plain", is_flag=True, help="Plain retrieval over provisions, without the "
-              "citation graph's votes (for comparison).")
+              "citation graph's votes or the articles' lay descriptions (for comparison).")
 @click.option("--json", "as_json", is_flag=True, help="JSON output.")
 @data_dir_option
 @model_option
@@ -158,7 +158,7 @@ def provisions(situation: str | None, situations, jurisdiction: str | None, k: i
     for text in batch:
         weight = 0.0 if plain else vote_weight(index, text, jurisdiction)
         hits = rank_provisions(index, text, k=k, jurisdiction=jurisdiction,
-                               use_graph=not plain, votes=weight)
+                               use_graph=not plain, votes=weight, use_anchors=not plain)
         if as_json or situations:
             click.echo(json.dumps({"situation": text, "jurisdiction": jurisdiction,
                                    "ranking": "plain" if plain else "graph",
@@ -182,7 +182,7 @@ def _print_provisions(hits) -> None:
             title = f" {h.article.title}" if h.article.title else ""
             click.echo(click.style(f"  {h.rank}. {h.citation}.{title}", bold=True)
                        + f"  score {h.score:.3f} (retrieval {h.retrieval:.2f}, cited "
-                       f"{h.graph:.2f})")
+                       f"{h.graph:.2f}, lay description {h.anchor:.2f})")
             click.echo("     " + _excerpt(h.article.text, 240))
             for c in h.cited_by[:3]:
                 click.echo(f"     cited by {c.citation}: {_excerpt(c.passage.text, 120)}")

@@ -330,7 +330,7 @@ def article_html(app: Ombuds, h, situation: str) -> str:
         f'<header><span class="ob-n">{h.rank}.</span> <span class="ob-cite">{esc(h.citation)}'
         f"</span>{title} {copy_button(ex)}</header>"
         f'<div class="ob-score">score {h.score:.3f} (text {h.retrieval:.2f}, cited by '
-        f"relevant reports {h.graph:.2f})</div>"
+        f"relevant reports {h.graph:.2f}, lay description {h.anchor:.2f})</div>"
         '<details class="ob-article" open><summary>Text of the article</summary>'
         f'<div class="ob-article-text">{marked(a.text, term_spans(a.text, situation))}</div>'
         f"</details>{refs_html(app, *a.passages)}"

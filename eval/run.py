@@ -293,6 +293,12 @@ def load_situations(path: Path = SITUATIONS) -> list[dict]:
             if line.strip()]
 
 
+# the rankings measured: the default (retrieval, citation graph and the articles' lay
+# descriptions, keyed "graph" as in earlier records), without the descriptions, and plain
+# retrieval over provisions
+RANKINGS = (("graph", True, True), ("no_anchors", True, False), ("plain", False, False))
+
+
 def evaluate_situations(index: Index, situations: list[dict], k: int = 20) -> dict:
     """`ombuds provisions` on every situation: S@5 (the share of situations with a gold article
     in the top 5, as R@5 is for questions), Recall@5 (the share of a situation's gold articles in
@@ -310,10 +316,11 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 20) -> di
     from .stats import interval, paired
 
     runs = {name: {s["id"]: [f"{h.article.instrument}|{h.article.article}" for h in
-                             rank_provisions(index, s["situation"], k=k, use_graph=use_graph)]
+                             rank_provisions(index, s["situation"], k=k, use_graph=use_graph,
+                                             use_anchors=use_anchors)]
                    for s in situations if s["id"] in qrels}
-            for name, use_graph in (("graph", True), ("plain", False))}
-    out: dict = {"graph": {}, "plain": {}, "either": {}, "situations": {},
+            for name, use_graph, use_anchors in RANKINGS}
+    out: dict = {"graph": {}, "no_anchors": {}, "plain": {}, "either": {}, "situations": {},
                  "intervals": {"provisions S@5": {}, "provisions graph - plain S@5": {}}}
     for split in SPLITS:
         ids = [s["id"] for s in situations if s["id"] in qrels and s.get("split", "dev") == split]
@@ -352,7 +359,8 @@ def situations_table(results: dict) -> str:
              "(gold articles), dev / test:", "",
              "| ranking | S@5 | R@5 | MRR@10 | nDCG@10 | S@10 | S@20 |",
              "|---|---|---|---|---|---|---|"]
-    for name, label in (("graph", "retrieval + citation graph"),
+    for name, label in (("graph", "retrieval + citation graph + lay descriptions (default)"),
+                        ("no_anchors", "retrieval + citation graph, without the descriptions"),
                         ("plain", "plain retrieval over provisions"),
                         ("either", "either one, whichever finds gold (a ceiling for choosing)")):
         dev, test = results[name].get("dev", {}), results[name].get("test", {})
