@@ -348,8 +348,8 @@ def provisions_html(app: Ombuds, hits, situation: str, vote_weight: float = 1.0)
     groups = group_by_instrument(hits)
     out = [f'<p class="ob-summary">{len(hits)} article{"s" if len(hits) > 1 else ""} from '
            f'{len(groups)} instrument{"s" if len(groups) > 1 else ""}, most applicable first: '
-           "ranked by how closely their text matches the situation and by the report passages "
-           "close to it that cite them.</p>"]
+           "ranked by how closely their text and their lay descriptions match the situation "
+           "and by the report passages close to it that cite them.</p>"]
     if vote_weight < 1:
         out.append('<p class="ob-note ob-vote-weight">The reports speak to this situation less '
                    "than the law does, so the articles they cite count at "

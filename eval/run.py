@@ -321,7 +321,7 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 20) -> di
                    for s in situations if s["id"] in qrels}
             for name, use_graph, use_anchors in RANKINGS}
     out: dict = {"graph": {}, "no_anchors": {}, "plain": {}, "either": {}, "situations": {},
-                 "intervals": {"provisions S@5": {}, "provisions graph - plain S@5": {}}}
+                 "intervals": {"provisions S@5": {}, "provisions default - plain S@5": {}}}
     for split in SPLITS:
         ids = [s["id"] for s in situations if s["id"] in qrels and s.get("split", "dev") == split]
         out["situations"][split] = len(ids)
@@ -334,7 +334,7 @@ def evaluate_situations(index: Index, situations: list[dict], k: int = 20) -> di
             out["either"][split] = {"S@5": round(float(np.maximum(graph_hits, plain_hits).mean()),
                                                  4)}
             out["intervals"]["provisions S@5"][split] = interval(graph_hits).to_dict()
-            out["intervals"]["provisions graph - plain S@5"][split] = paired(
+            out["intervals"]["provisions default - plain S@5"][split] = paired(
                 graph_hits, plain_hits).to_dict()
     return out
 

@@ -114,9 +114,13 @@ def test_provisions_for_a_situation_grouped_by_instrument(client):
                           html)
     assert len(articles) == 10 and all(re.search(r", art\. \w[\w.-]*$", a) for a in articles)
     assert html.count('<h4 class="ob-citedby-h">Cited by</h4>') == 10
+    # a story the reports analyse: an article they cite comes with the citing passage
+    union = client.predict("the union of domestic workers was dissolved by a court", "any", 10,
+                           api_name="/provisions")
     assert re.search(r'Cited by</h4><article class="ob-card"[^>]*><header><span class="ob-n">1\.'
-                     r'</span> <span class="ob-cite">(FIDH 2018|A/HRC/27/53/Add\.2)', html)
-    assert re.search(r"cited by [1-9]\d* report passages? in all", html)
+                     r'</span> <span class="ob-cite">(FIDH 2018|A/HRC/27/53/Add\.2)', union)
+    assert re.search(r"cited by [1-9]\d* report passages? in all", union)
+    assert re.search(r"lay description \d\.\d\d\)", html)
     assert '<div class="ob-article-text">' in html  # the article's text, in full
 
     kz = client.predict(SITUATION, "KZ", 5, api_name="/provisions")
