@@ -34,15 +34,18 @@ class Anchors:
     keys: list[tuple[str, str]]  # (instrument, article) per description
     vectors: np.ndarray  # one normalised row per description
 
+    def __post_init__(self) -> None:
+        self.articles = list(dict.fromkeys(self.keys))  # each described article once
+        where = {key: i for i, key in enumerate(self.articles)}
+        self._article_of = np.array([where[key] for key in self.keys], dtype=np.int64)
+
     def best(self, query_vector: np.ndarray) -> dict[tuple[str, str], float]:
         """Each described article's best cosine with the query."""
-        out: dict[tuple[str, str], float] = {}
         if not self.keys:
-            return out
-        for key, score in zip(self.keys, (self.vectors @ query_vector).tolist(), strict=True):
-            if score > out.get(key, -1.0):
-                out[key] = score
-        return out
+            return {}
+        best = np.full(len(self.articles), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self._article_of, self.vectors @ query_vector)
+        return dict(zip(self.articles, best.tolist(), strict=True))
 
 
 def load_descriptions(path: Path = ANCHORS_PATH) -> list[dict]:
