@@ -8,8 +8,9 @@ index/article_anchors.jsonl holds 1,223 descriptions of 609 articles (one to thr
 nothing else (not eval/), to say in everyday words a situation the article answers. Articles no
 one's situation engages (entry into force, ratification, committees' procedure) have none. A
 document ombuds has no descriptions for is ranked as before, by retrieval and the citation
-graph: the descriptions are keyed by the instrument registry's id and the article number, and
-apply to whatever text of that instrument is ingested.
+graph. Each description names its article by the instrument registry's id, the document it was
+written from and the article number, and applies only to that document: another version of a
+code (its articles numbered otherwise) gets none.
 """
 
 from __future__ import annotations
@@ -53,9 +54,11 @@ def load_descriptions(path: Path = ANCHORS_PATH) -> list[dict]:
             if line.strip()]
 
 
-def anchors_for(index, articles: set[tuple[str, str]], path: Path = ANCHORS_PATH) -> Anchors:
-    """The descriptions of `articles` (those the index holds), embedded with the index's model:
-    read from the cache when this model embedded this file before (about 2 s otherwise)."""
+def anchors_for(index, articles: dict[tuple[str, str], str], path: Path = ANCHORS_PATH
+                ) -> Anchors:
+    """The descriptions of `articles` ((instrument, article) -> the document holding it: those
+    the index holds), embedded with the index's model: read from the cache when this model
+    embedded this file before (about 2 s otherwise)."""
     if not path.exists():
         return Anchors([], np.zeros((0, 0), dtype=np.float32))
     raw = path.read_bytes()
@@ -78,5 +81,6 @@ def anchors_for(index, articles: set[tuple[str, str]], path: Path = ANCHORS_PATH
             os.replace(tmp, cached)
         except OSError:  # a read-only cache: embed again next time
             pass
-    keep = [i for i, r in enumerate(rows) if (r["instrument"], r["article"]) in articles]
+    keep = [i for i, r in enumerate(rows)
+            if articles.get((r["instrument"], r["article"])) == r["doc_id"]]
     return Anchors([(rows[i]["instrument"], rows[i]["article"]) for i in keep], vectors[keep])

@@ -240,7 +240,8 @@ class CitationGraph:
     def anchors(self) -> Anchors:
         """The lay descriptions of the articles held, embedded once per opened index."""
         if self._anchors is None:
-            self._anchors = anchors_for(self.index, set(self.articles))
+            self._anchors = anchors_for(self.index, {key: a.doc_id
+                                                     for key, a in self.articles.items()})
         return self._anchors
 
     def resolve(self, ref: LegalRef) -> Link:

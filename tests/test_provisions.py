@@ -202,7 +202,7 @@ def test_jurisdiction_filter(index):
 def test_lay_descriptions_name_articles_of_the_corpus_in_lay_words(g):
     rows = load_descriptions()
     assert len(rows) >= 1000
-    assert all((r["instrument"], r["article"]) in g.articles for r in rows)
+    assert all(g.articles[(r["instrument"], r["article"])].doc_id == r["doc_id"] for r in rows)
     assert all(10 <= len(r["text"].split()) <= 60 for r in rows)
     described = {(r["instrument"], r["article"]) for r in rows}
     assert len(described) >= 600 and ("KZ-LABOUR-CODE", "95") in described
@@ -230,18 +230,21 @@ def test_a_lay_story_finds_the_article_worded_in_the_laws_terms(index):
 def test_description_vectors_are_cached_per_model_and_file(index, g, tmp_path, monkeypatch):
     monkeypatch.setenv("OMBUDS_CACHE", str(tmp_path))
     story = index.model_vector("a story")
-    first = anchors_for(index, set(g.articles))
+    held = {key: a.doc_id for key, a in g.articles.items()}
+    first = anchors_for(index, held)
     assert len(list((tmp_path / "anchors").glob("*.npy"))) == 1
 
     def no_embedding(texts):
         raise AssertionError("embedded again")
 
     monkeypatch.setattr(index.embedder, "encode", no_embedding)
-    again = anchors_for(index, set(g.articles))
+    again = anchors_for(index, held)
     assert again.keys == first.keys and (again.vectors == first.vectors).all()
-    some = anchors_for(index, {("KZ-LABOUR-CODE", "95")})  # only the articles an index holds
+    some = anchors_for(index, {("KZ-LABOUR-CODE", "95"): "kz-labour-code-2015"})  # those held
     assert set(some.keys) == {("KZ-LABOUR-CODE", "95")}
-    missing = anchors_for(index, set(g.articles), path=tmp_path / "none.jsonl")
+    # another document of the same code (another version, numbered otherwise) gets none
+    assert anchors_for(index, {("KZ-LABOUR-CODE", "95"): "kz-labour-code-2020"}).keys == []
+    missing = anchors_for(index, held, path=tmp_path / "none.jsonl")
     assert missing.keys == [] and missing.best(story) == {}
 
 
