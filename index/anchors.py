@@ -10,7 +10,8 @@ one's situation engages (entry into force, ratification, committees' procedure) 
 document ombuds has no descriptions for is ranked as before, by retrieval and the citation
 graph. Each description names its article by the instrument registry's id, the document it was
 written from and the article number, and applies only to that document: another version of a
-code (its articles numbered otherwise) gets none.
+code (its articles numbered otherwise) gets none. A collection adds its own, for the codes it
+ingests, in the same format in `article_anchors.jsonl` in its data dir.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,7 @@ import numpy as np
 from .embed import cache_dir
 
 ANCHORS_PATH = Path(__file__).resolve().parent / "article_anchors.jsonl"
+USER_FILE = "article_anchors.jsonl"  # a collection's own descriptions, in its data dir
 
 
 @dataclass
@@ -49,23 +52,53 @@ class Anchors:
         return dict(zip(self.articles, best.tolist(), strict=True))
 
 
+FIELDS = ("instrument", "doc_id", "article", "text")
+
+
 def load_descriptions(path: Path = ANCHORS_PATH) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip()]
+    """The descriptions in a file; a line that is not one gets one line on stderr naming the
+    file, the line and why, and is skipped (the others still count)."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError:
+            row, why = None, "not JSON"
+        else:
+            missing = [f for f in FIELDS if not (isinstance(row, dict)
+                                                and isinstance(row.get(f), str) and row[f])]
+            why = f"no {', '.join(missing)}" if missing else ""
+        if why:
+            print(f"{path}:{n}: not an article description ({why}); skipped", file=sys.stderr)
+            continue
+        rows.append({f: row[f].strip() for f in FIELDS})
+    return rows
 
 
-def anchors_for(index, articles: dict[tuple[str, str], str], path: Path = ANCHORS_PATH
-                ) -> Anchors:
+def description_files(data_dir: Path | None) -> list[Path]:
+    """The shipped descriptions, then a collection's own (USER_FILE in its data dir), if any."""
+    own = Path(data_dir) / USER_FILE if data_dir is not None else None
+    return [ANCHORS_PATH] + ([own] if own is not None and own.is_file() else [])
+
+
+def anchors_for(index, articles: dict[tuple[str, str], str],
+                paths: list[Path] | None = None) -> Anchors:
     """The descriptions of `articles` ((instrument, article) -> the document holding it: those
-    the index holds), embedded with the index's model: read from the cache when this model
-    embedded this file before (about 2 s otherwise)."""
-    if not path.exists():
+    the index holds) in the shipped file and the data dir's own, embedded with the index's
+    model: read from the cache when this model embedded these files before (about 2 s
+    otherwise)."""
+    if paths is None:
+        paths = description_files(getattr(index.store, "data_dir", None))
+    paths = [p for p in paths if p.is_file()]
+    rows = [row for p in paths for row in load_descriptions(p)]
+    if not rows:
         return Anchors([], np.zeros((0, 0), dtype=np.float32))
-    raw = path.read_bytes()
-    rows = load_descriptions(path)
-    identity = index.embedder.identity
-    digest = hashlib.sha256(identity.encode() + b"\n" + raw).hexdigest()[:16]
-    cached = cache_dir() / "anchors" / f"{digest}.npy"
+    key = hashlib.sha256(index.embedder.identity.encode())
+    for row in rows:
+        key.update(("\n" + row["text"]).encode())
+    cached = cache_dir() / "anchors" / f"{key.hexdigest()[:16]}.npy"
     vectors = None
     if cached.exists():
         try:

@@ -244,8 +244,36 @@ def test_description_vectors_are_cached_per_model_and_file(index, g, tmp_path, m
     assert set(some.keys) == {("KZ-LABOUR-CODE", "95")}
     # another document of the same code (another version, numbered otherwise) gets none
     assert anchors_for(index, {("KZ-LABOUR-CODE", "95"): "kz-labour-code-2020"}).keys == []
-    missing = anchors_for(index, held, path=tmp_path / "none.jsonl")
+    missing = anchors_for(index, held, paths=[tmp_path / "none.jsonl"])
     assert missing.keys == [] and missing.best(story) == {}
+
+
+def test_a_collection_adds_descriptions_of_its_own(full_data, copy_data, tmp_path, monkeypatch,
+                                                  capsys):
+    """article_anchors.jsonl in the data dir adds to the shipped descriptions (LC art. 117, a
+    heading only in the corpus, has none shipped, so described articles crowd it out); a line
+    that is not a description is named on one line and skipped."""
+    monkeypatch.setenv("OMBUDS_CACHE", str(tmp_path / "cache"))
+    story = ("Who sets the official professional standards and qualification levels that my "
+             "job as a welder is graded by?")
+    lc117 = ("KZ-LABOUR-CODE", "117")
+    shipped = [(h.article.instrument, h.article.article)
+               for h in pv.rank_provisions(Index.open(full_data), story, k=5)]
+    assert lc117 not in shipped
+    data = copy_data(full_data)
+    own = {"instrument": "KZ-LABOUR-CODE", "doc_id": "kz-labour-code-2015", "article": "117",
+           "text": "Which official standard says what a welder of each grade must know and "
+                   "be able to do, and who approves it?"}
+    (data / "article_anchors.jsonl").write_text(
+        json.dumps(own) + "\n" + '{"instrument": "CRC", "article": "28"}\n' + "not json\n",
+        encoding="utf-8")
+    index = Index.open(data)
+    hits = pv.rank_provisions(index, story, k=5)
+    err = capsys.readouterr().err
+    assert "article_anchors.jsonl:2: not an article description (no doc_id, text); skipped" in err
+    assert "article_anchors.jsonl:3: not an article description (not JSON); skipped" in err
+    assert (hits[0].article.instrument, hits[0].article.article) == lc117
+    assert len(pv.graph(index).anchors().keys) == len(load_descriptions()) + 1
 
 
 def test_situations_set_and_provisions_stay_above_the_floors(index):
