@@ -55,6 +55,24 @@ class Anchors:
 FIELDS = ("instrument", "doc_id", "article", "text")
 
 
+def scaled(best: dict[tuple[str, str], float], depth: int) -> dict[tuple[str, str], float]:
+    """Articles' best cosines min-max scaled from the depth-th best (0) to the best (1); those
+    at or below the depth-th are left out."""
+    if not best:
+        return {}
+    values = sorted(best.values(), reverse=True)
+    hi, lo = values[0], values[min(depth, len(values)) - 1]
+    if hi <= lo:
+        return {key: 1.0 for key, v in best.items() if v >= hi}
+    return {key: (v - lo) / (hi - lo) for key, v in best.items() if v > lo}
+
+
+def held_articles(passages) -> dict[tuple[str, str], str]:
+    """(instrument, article) -> its document, for the provision passages given."""
+    return {(p.instrument, p.article): p.doc_id for p in passages
+            if p.passage_type == "provision" and p.instrument and p.article}
+
+
 def load_descriptions(path: Path = ANCHORS_PATH) -> list[dict]:
     """The descriptions in a file; a line that is not one gets one line on stderr naming the
     file, the line and why, and is skipped (the others still count)."""

@@ -195,8 +195,9 @@ class MilvusIndex(Index):
         return [f.result() for f in futures]
 
     def search(self, query: str, k: int = 10, mode: str = "hybrid",
-               filters: Filters | None = None, dense_query: str | None = None):
-        hits = super().search(query, k, mode, filters, dense_query)
+               filters: Filters | None = None, dense_query: str | None = None,
+               descriptions: bool = True):
+        hits = super().search(query, k, mode, filters, dense_query, descriptions)
         self._last = [h.passage.passage_id for h in hits]
         return hits
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ingest.instruments import get_instrument
 from ingest.model import PASSAGE_TYPES, LegalRef, Passage
 
-from .anchors import Anchors, anchors_for
+from .anchors import Anchors, scaled
 from .filters import Filters
 from .lexical import STOP
 from .search import Hit, Index
@@ -235,14 +235,10 @@ class CitationGraph:
                 self._sections[(p.doc_id, tuple(p.section[:2]))].append(p)
         self.background = background_terms(  # text only: headings repeat on every passage
             [p.text for p in index.passages if p.passage_type != "provision"])
-        self._anchors: Anchors | None = None
 
     def anchors(self) -> Anchors:
-        """The lay descriptions of the articles held, embedded once per opened index."""
-        if self._anchors is None:
-            self._anchors = anchors_for(self.index, {key: a.doc_id
-                                                     for key, a in self.articles.items()})
-        return self._anchors
+        """The lay descriptions of the articles held (Index.descriptions)."""
+        return self.index.descriptions()
 
     def resolve(self, ref: LegalRef) -> Link:
         name = ref.instrument_name or ref.instrument or ref.raw
@@ -404,17 +400,11 @@ def anchor_scores(index: Index, text: str, jurisdiction: str | None = None
                   ) -> dict[tuple[str, str], float]:
     """Each described article's nearness to a situation (see ANCHOR_WEIGHT), 0 to 1."""
     g = graph(index)
-    best = g.anchors().best(index.model_vector(text))
+    best = index.descriptions().best(index.model_vector(text))
     if jurisdiction:
         best = {key: v for key, v in best.items()
                 if index.docs[g.articles[key].doc_id]["jurisdiction"] == jurisdiction}
-    if not best:
-        return {}
-    values = sorted(best.values(), reverse=True)
-    hi, lo = values[0], values[min(ANCHOR_DEPTH, len(values)) - 1]
-    if hi <= lo:
-        return {key: 1.0 for key, v in best.items() if v >= hi}
-    return {key: (v - lo) / (hi - lo) for key, v in best.items() if v > lo}
+    return scaled(best, ANCHOR_DEPTH)
 
 
 def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str | None = None,
@@ -429,7 +419,8 @@ def rank_provisions(index: Index, situation: str, k: int = 10, jurisdiction: str
     matched: dict[tuple[str, str], list[Passage]] = defaultdict(list)
     dense_text = without_background(situation, g.background)
     for h in index.search(situation, k=PROVISION_DEPTH, filters=Filters(
-            passage_type=["provision"], jurisdiction=jur), dense_query=dense_text):
+            passage_type=["provision"], jurisdiction=jur), dense_query=dense_text,
+            descriptions=False):
         key = g.article_of.get(h.passage.passage_id)
         if key is not None:
             retrieval[key] = max(retrieval.get(key, 0.0), h.score)
