@@ -11,7 +11,9 @@ from click.testing import CliRunner
 from app.cli import cli
 from eval import run as ev
 from index import provisions as pv
+from index import search as search_module
 from index.anchors import anchors_for, load_descriptions
+from index.filters import Filters
 from index.search import Index
 
 
@@ -274,6 +276,24 @@ def test_a_collection_adds_descriptions_of_its_own(full_data, copy_data, tmp_pat
     assert "article_anchors.jsonl:3: not an article description (not JSON); skipped" in err
     assert (hits[0].article.instrument, hits[0].article.article) == lc117
     assert len(pv.graph(index).anchors().keys) == len(load_descriptions()) + 1
+
+
+def test_hybrid_search_lifts_a_described_article_for_a_lay_question(index, monkeypatch):
+    question = ("My boss phoned me on my holiday and told me to come back to work at once. "
+                "Can he do that?")
+    lc95 = ("KZ-LABOUR-CODE", "95")
+
+    def articles(hits):
+        return [(h.passage.instrument, h.passage.article) for h in hits]
+
+    assert lc95 in articles(index.search(question, k=10))
+    assert lc95 not in articles(index.search(question, k=20, descriptions=False))
+    monkeypatch.setattr(search_module, "W_DESCRIPTION", 0.0)
+    assert lc95 not in articles(index.search(question, k=20))
+    monkeypatch.undo()
+    # the filters still hold: no provision is lifted into a search of the reports
+    reports = index.search(question, k=10, filters=Filters(passage_type=["testimony"]))
+    assert reports and all(h.passage.passage_type == "testimony" for h in reports)
 
 
 def test_situations_set_and_provisions_stay_above_the_floors(index):
