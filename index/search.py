@@ -47,11 +47,11 @@ CANDIDATES = 100  # per-mode depth fused
 W_PASSAGE, W_UNIT, W_BM25 = 1.0, 0.5, 1.0
 # The articles' lay descriptions (index/anchors.py) in hybrid search: each described article's
 # best description cosine, min-max scaled from the DESCRIPTION_DEPTH-th best to the best, times
-# W_DESCRIPTION, added to the fused score of the article's best-ranked passage (its first passage
-# when none was retrieved). Chosen on the dev questions with the plain model and no adapter,
-# which never saw them (R@5 0.845 -> 0.864 / 0.868 at 0.25 / 0.5, MRR@10 0.712 -> 0.734 /
-# 0.741; lawyers R@5 0.783 -> 0.817 / 0.833), and with the tuned model, which did (R@5 0.937 ->
-# 0.946 / 0.943, MRR@10 0.812 -> 0.821 / 0.825).
+# W_DESCRIPTION, added to the fused score of the article's best-ranked passage (its first
+# passage when none was retrieved and the search is unfiltered). Chosen on the dev questions
+# with the plain model and no adapter, which never saw them (R@5 0.845 -> 0.864 / 0.868 at
+# 0.25 / 0.5, MRR@10 0.712 -> 0.734 / 0.741; lawyers R@5 0.783 -> 0.817 / 0.833), and with the
+# tuned model, which did (R@5 0.937 -> 0.946 / 0.943, MRR@10 0.812 -> 0.821 / 0.825).
 W_DESCRIPTION = 0.5
 DESCRIPTION_DEPTH = 80
 # The default embedding model is English-only: it places a Russian query near Russian passages
@@ -406,8 +406,10 @@ class Index:
         return self._descriptions
 
     def _with_descriptions(self, ranked: list[tuple[str, float]], text: str,
-                           mask: np.ndarray | None) -> list[tuple[str, float]]:
-        """The fused run with each described article's passage lifted (see W_DESCRIPTION)."""
+                           filtered: bool) -> list[tuple[str, float]]:
+        """The fused run with each described article's passage lifted (see W_DESCRIPTION). A
+        filtered search lifts only the passages it retrieved (what the filters allow, whichever
+        backend applied them); an unfiltered one also an article it did not retrieve."""
         near = scaled(self.descriptions().best(self.model_vector(text)), DESCRIPTION_DEPTH)
         if not near:
             return ranked
@@ -419,13 +421,12 @@ class Index:
             if key in near and key not in lifted and p.passage_type == "provision":
                 lifted.add(key)
                 scores[pid] += W_DESCRIPTION * near[key]
-        for key, v in near.items():  # not retrieved: its first passage the filters allow
-            if key in lifted:
+        for key, v in near.items():  # not retrieved: its first passage
+            rows = self._article_rows.get(key, [])
+            if key in lifted or filtered or not rows:
                 continue
-            rows = [r for r in self._article_rows.get(key, []) if mask is None or mask[r] > 0]
-            if rows:
-                pid = self.ids[rows[0]]
-                scores[pid] = scores.get(pid, 0.0) + W_DESCRIPTION * v
+            pid = self.ids[rows[0]]
+            scores[pid] = scores.get(pid, 0.0) + W_DESCRIPTION * v
         return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
     def query_vectors(self, text: str) -> np.ndarray:
@@ -580,7 +581,8 @@ class Index:
         elif mode in ("hybrid", "hybrid-passages"):
             ranked = minmax_fusion(runs, weights)
             if mode == "hybrid" and descriptions and W_DESCRIPTION > 0:
-                ranked = self._with_descriptions(ranked, dense_text, mask)
+                ranked = self._with_descriptions(ranked, dense_text,
+                                                 (filters or Filters()).active())
         else:
             ranked = reciprocal_rank_fusion(runs)
         scores = dict(ranked)
