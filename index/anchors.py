@@ -67,12 +67,6 @@ def scaled(best: dict[tuple[str, str], float], depth: int) -> dict[tuple[str, st
     return {key: (v - lo) / (hi - lo) for key, v in best.items() if v > lo}
 
 
-def held_articles(passages) -> dict[tuple[str, str], str]:
-    """(instrument, article) -> its document, for the provision passages given."""
-    return {(p.instrument, p.article): p.doc_id for p in passages
-            if p.passage_type == "provision" and p.instrument and p.article}
-
-
 def load_descriptions(path: Path = ANCHORS_PATH) -> list[dict]:
     """The descriptions in a file; a line that is not one gets one line on stderr naming the
     file, the line and why, and is skipped (the others still count)."""

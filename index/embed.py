@@ -475,11 +475,7 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """A query's single vector: a long one read whole, its windows' vectors averaged (what
         `ombuds ask` measures its sentences against, and the query adapter is fitted on)."""
-        rows = self.encode_query_windows(text)
-        if len(rows) == 1:
-            return rows[0]
-        mean = rows.mean(axis=0)
-        return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        return averaged(self.encode_query_windows(text))
 
     def encode_passages(self, texts: list[str]) -> list[np.ndarray]:
         """One (windows x dim) matrix per passage text."""
@@ -496,6 +492,14 @@ class Embedder:
             return np.zeros((0, self.dim), dtype=np.float32)
         vectors = self.runner.encode(texts, progress=progress)  # each runner's own batch size
         return np.asarray(vectors, dtype=np.float32)
+
+
+def averaged(rows: np.ndarray) -> np.ndarray:
+    """One unit vector for a query's window vectors: the row itself when there is one."""
+    if len(rows) == 1:
+        return rows[0]
+    mean = rows.mean(axis=0)
+    return (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
 
 
 def get_embedder(name: str | None = None, device: str | None = None) -> Embedder:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ingest.instruments import get_instrument
 from ingest.model import PASSAGE_TYPES, LegalRef, Passage
 
-from .anchors import Anchors, scaled
+from .anchors import scaled
 from .filters import Filters
 from .lexical import STOP
 from .search import Hit, Index
@@ -235,10 +235,6 @@ class CitationGraph:
                 self._sections[(p.doc_id, tuple(p.section[:2]))].append(p)
         self.background = background_terms(  # text only: headings repeat on every passage
             [p.text for p in index.passages if p.passage_type != "provision"])
-
-    def anchors(self) -> Anchors:
-        """The lay descriptions of the articles held (Index.descriptions)."""
-        return self.index.descriptions()
 
     def resolve(self, ref: LegalRef) -> Link:
         name = ref.instrument_name or ref.instrument or ref.raw

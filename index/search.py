@@ -28,9 +28,9 @@ from ingest.language import is_cyrillic
 from ingest.model import Passage
 
 from .adapter import QueryAdapter, adapter_for
-from .anchors import Anchors, anchors_for, held_articles, scaled
+from .anchors import Anchors, anchors_for, scaled
 from .citation import citation
-from .embed import Embedder, configured_model, get_embedder, same_model, stored_model
+from .embed import Embedder, averaged, configured_model, get_embedder, same_model, stored_model
 from .filters import DateError, Filters, date_span
 from .fusion import collapse_near_duplicates, minmax_fusion, pool_windows, reciprocal_rank_fusion
 from .lexical import TOKENIZER_VERSION, Lexical, tokenize
@@ -120,6 +120,7 @@ class Index:
         self._query_vectors: dict[str | tuple[str, str], np.ndarray] = {}  # see model_vector
         self._tokens: dict[str, list[str]] | None = None  # BM25 tokens by passage id, if kept
         self._descriptions: Anchors | None = None  # the articles' lay descriptions, when read
+        self._article_rows: dict[tuple[str, str], list[int]] = {}  # provision rows by article
         if passages is None:
             with store.snapshot():  # the generation stamps exactly the passages read with it
                 generation = store.generation
@@ -396,13 +397,14 @@ class Index:
     def descriptions(self) -> Anchors:
         """The lay descriptions of the articles this index holds (index/anchors.py), embedded
         once per opened index (from the cache when the model embedded them before)."""
-        if getattr(self, "_descriptions", None) is None:
-            self._descriptions = anchors_for(self, held_articles(self.passages))
+        if self._descriptions is None:
             rows: dict[tuple[str, str], list[int]] = {}
             for r, p in enumerate(self.passages):
                 if p.passage_type == "provision" and p.instrument and p.article:
                     rows.setdefault((p.instrument, p.article), []).append(r)
             self._article_rows = rows
+            self._descriptions = anchors_for(self, {key: self.passages[r[0]].doc_id
+                                                    for key, r in rows.items()})
         return self._descriptions
 
     def _with_descriptions(self, ranked: list[tuple[str, float]], text: str,
@@ -434,12 +436,21 @@ class Index:
         the model reads one (adapted) vector per window (Embedder.query_windows)."""
         key = ("windows", text)
         if key not in self._query_vectors:
-            if len(self.embedder.query_windows(text)) == 1:
+            rows = self._window_rows(text)
+            if len(rows) == 1:
                 rows = self.query_vector(text)[None, :]
-            else:
-                rows = self.embedder.encode_query_windows(text)
-                if self.adapter is not None:
-                    rows = np.stack([self.adapter.apply(v) for v in rows])
+            elif self.adapter is not None:
+                rows = np.stack([self.adapter.apply(v) for v in rows])
+                rows.setflags(write=False)
+            self._remember(key, rows)
+        return self._query_vectors[key]
+
+    def _window_rows(self, text: str) -> np.ndarray:
+        """The model's vectors of a query's windows (one row for an ordinary query), embedded
+        once for both the pooled dense runs and the averaged model_vector."""
+        key = ("rows", text)
+        if key not in self._query_vectors:
+            rows = self.embedder.encode_query_windows(text)
             rows.setflags(write=False)
             self._remember(key, rows)
         return self._query_vectors[key]
@@ -449,7 +460,7 @@ class Index:
         measures how close its sentences are with it (the confidence its answer models were
         fitted on), and `ombuds provisions` searches twice."""
         if text not in self._query_vectors:
-            vec = self.embedder.encode_query(text)
+            vec = averaged(self._window_rows(text))
             vec.setflags(write=False)
             self._remember(text, vec)
         return self._query_vectors[text]

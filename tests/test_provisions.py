@@ -210,7 +210,7 @@ def test_lay_descriptions_name_articles_of_the_corpus_in_lay_words(g):
     assert len(described) >= 600 and ("KZ-LABOUR-CODE", "95") in described
     # final clauses engage no one's situation: none is described
     assert ("ICCPR", "49") not in described and ("ILO-C029", "30") not in described
-    assert len(g.anchors().keys) == len(rows)  # the full corpus holds every described article
+    assert len(g.index.descriptions().keys) == len(rows)  # the corpus holds every one
 
 
 def test_a_lay_story_finds_the_article_worded_in_the_laws_terms(index):
@@ -275,7 +275,7 @@ def test_a_collection_adds_descriptions_of_its_own(full_data, copy_data, tmp_pat
     assert "article_anchors.jsonl:2: not an article description (no doc_id, text); skipped" in err
     assert "article_anchors.jsonl:3: not an article description (not JSON); skipped" in err
     assert (hits[0].article.instrument, hits[0].article.article) == lc117
-    assert len(pv.graph(index).anchors().keys) == len(load_descriptions()) + 1
+    assert len(index.descriptions().keys) == len(load_descriptions()) + 1
 
 
 def test_hybrid_search_lifts_a_described_article_for_a_lay_question(index, monkeypatch):
